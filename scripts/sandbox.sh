@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# sandbox.sh — a real Asterisk for Earshot's tests and demo, in a Debian sid
+# chroot (Debian bookworm ships no asterisk package).
+#
+#   scripts/sandbox.sh provision   build the chroot once (cached in .cache/sandbox)
+#   scripts/sandbox.sh start       install the config, start Asterisk on 127.0.0.1, wait for ARI
+#   scripts/sandbox.sh stop        stop Asterisk (by pid) and unmount what start mounted
+#   scripts/sandbox.sh status      say whether it runs
+#   scripts/sandbox.sh env         print the EARSHOT_* variables that reach the sandbox
+#
+# Every step is safe to repeat. A chroot without its ready marker is a
+# half-built one and is rebuilt. Failures print one line starting "sandbox:".
+set -euo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cache=${EARSHOT_SANDBOX_DIR:-$top/.cache/sandbox}
+root=$cache/root
+marker=$root/.earshot-ready
+pidfile=$cache/asterisk.pid
+ari_port=${EARSHOT_SANDBOX_ARI_PORT:-8088}
+ari_user=earshot
+ari_password=${EARSHOT_SANDBOX_ARI_PASSWORD:-earshot-sandbox}
+suite=sid
+mirror=${EARSHOT_SANDBOX_MIRROR:-http://deb.debian.org/debian}
+packages="asterisk asterisk-modules asterisk-core-sounds-en-gsm"
+
+die() { echo "sandbox: $*" >&2; exit 1; }
+log() { echo "sandbox: $*" >&2; }
+
+need_root() {
+  [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot and mount need it); try: sudo $0 $*"
+}
+
+# mounted_under prints the mount points at or below $1, deepest first.
+mounted_under() {
+  awk -v p="$1" '$2 == p || index($2, p "/") == 1 {print $2}' /proc/mounts | sort -r
+}
+
+unmount_all() {
+  local m
+  for m in $(mounted_under "$1"); do
+    umount "$m" 2>/dev/null || umount -l "$m" || die "cannot unmount $m"
+  done
+}
+
+# remove_tree deletes a chroot only once nothing is mounted inside it, so a
+# forgotten proc mount can never take the host's /proc down with it.
+remove_tree() {
+  [ -e "$1" ] || return 0
+  unmount_all "$1"
+  [ -z "$(mounted_under "$1")" ] || die "refusing to delete $1: something is still mounted inside"
+  rm -rf --one-file-system "$1"
+}
+
+provision() {
+  need_root provision
+  if [ -f "$marker" ]; then
+    return 0
+  fi
+  local started=$SECONDS tmp=$cache/root.partial
+  log "provisioning Asterisk in a Debian $suite chroot at $root (takes a few minutes, once)"
+  mkdir -p "$cache"
+  remove_tree "$root"
+  remove_tree "$tmp"
+  if ! command -v debootstrap >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap) \
+      >"$cache/apt-host.log" 2>&1 || die "apt-get install debootstrap failed (no network?); see $cache/apt-host.log"
+  fi
+  debootstrap --variant=minbase "$suite" "$tmp" "$mirror" >"$cache/debootstrap.log" 2>&1 \
+    || die "debootstrap failed (no network or mirror unreachable?); see $cache/debootstrap.log"
+  mount -t proc proc "$tmp/proc"
+  local ok=1
+  {
+    chroot "$tmp" apt-get -o Acquire::Check-Valid-Until=false update &&
+    chroot "$tmp" env DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Check-Valid-Until=false \
+      install -y --no-install-recommends $packages
+  } >"$cache/apt-chroot.log" 2>&1 || ok=0
+  unmount_all "$tmp"
+  [ $ok = 1 ] || die "installing $packages in the chroot failed; see $cache/apt-chroot.log"
+  # Root in some sandboxes cannot read files owned by another user.
+  mkdir -p "$tmp/run/asterisk"
+  chroot "$tmp" chown -R root:root /etc/asterisk /var/lib/asterisk /var/log/asterisk \
+    /var/spool/asterisk /run/asterisk
+  chroot "$tmp" asterisk -V >"$tmp/.earshot-ready"
+  mv "$tmp" "$root"
+  log "provisioned $(cat "$marker") in $((SECONDS - started)) s"
+}
+
+running_pid() {
+  local pid
+  [ -f "$pidfile" ] || return 1
+  pid=$(cat "$pidfile")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  # The pid must still be an asterisk; pids are reused.
+  grep -q asterisk "/proc/$pid/cmdline" 2>/dev/null || return 1
+  echo "$pid"
+}
+
+# install_config writes the sandbox's base config, then installs
+# asterisk-conf/ the way a site would (as include-able snippets under
+# /etc/asterisk/earshot/) plus the test dialplan from testdata/.
+install_config() {
+  local etc=$root/etc/asterisk
+  mkdir -p "$etc/earshot" "$root/var/spool/asterisk/earshot-test"
+  rm -f "$etc"/earshot/*
+  cp "$top"/asterisk-conf/*.conf "$etc/earshot/"
+  cp "$top"/testdata/asterisk/*.conf "$etc/"
+  # The site snippets carry a placeholder password; the sandbox sets its own.
+  sed -i "s/^password *=.*/password = $ari_password/" "$etc/earshot/ari.conf"
+  sed -i "s/^bindport *=.*/bindport = $ari_port/" "$etc/http.conf"
+}
+
+wait_ari() {
+  local i
+  for i in $(seq 1 150); do
+    if curl -fsS -u "$ari_user:$ari_password" "http://127.0.0.1:$ari_port/ari/asterisk/info" >/dev/null 2>&1; then
+      return 0
+    fi
+    if ! running_pid >/dev/null; then
+      die "Asterisk exited during start; see $cache/asterisk.log"
+    fi
+    sleep 0.2
+  done
+  die "ARI did not answer on 127.0.0.1:$ari_port within 30 s; see $cache/asterisk.log"
+}
+
+start() {
+  need_root start
+  command -v curl >/dev/null 2>&1 || die "curl is missing (apt-get install curl)"
+  [ -f "$marker" ] || die "not provisioned; run: $0 provision"
+  if pid=$(running_pid); then
+    log "Asterisk already runs (pid $pid); restarting it with the current config"
+    stop
+  fi
+  install_config
+  [ -n "$(mounted_under "$root/proc")" ] || mount -t proc proc "$root/proc"
+  # -f keeps it in the foreground of this background job, so $! is its pid.
+  chroot "$root" /usr/sbin/asterisk -U root -G root -f -n >"$cache/asterisk.log" 2>&1 &
+  echo $! >"$pidfile"
+  wait_ari
+  log "Asterisk runs (pid $(cat "$pidfile")), ARI on http://127.0.0.1:$ari_port"
+}
+
+stop() {
+  need_root stop
+  local pid i
+  if pid=$(running_pid); then
+    chroot "$root" /usr/sbin/asterisk -rx "core stop now" >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+    for i in $(seq 1 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$pidfile"
+  [ -d "$root" ] && unmount_all "$root"
+  return 0
+}
+
+status() {
+  if pid=$(running_pid); then
+    echo "running (pid $pid) on http://127.0.0.1:$ari_port"
+  elif [ -f "$marker" ]; then
+    echo "provisioned, stopped"; return 3
+  else
+    echo "not provisioned"; return 3
+  fi
+}
+
+print_env() {
+  cat <<EOF
+export EARSHOT_ARI_URL=http://127.0.0.1:$ari_port
+export EARSHOT_ARI_USER=$ari_user
+export EARSHOT_ARI_PASSWORD=$ari_password
+export EARSHOT_SANDBOX_ROOT=$root
+EOF
+}
+
+case "${1:-}" in
+  provision) provision ;;
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  env) print_env ;;
+  *) echo "usage: $0 provision|start|stop|status|env" >&2; exit 2 ;;
+esac
