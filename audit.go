@@ -1,0 +1,48 @@
+package earshot
+
+import (
+	"context"
+	"time"
+)
+
+// Audit entry kinds.
+const (
+	AuditConnect = "connect"
+	AuditMode    = "mode"
+	AuditEnd     = "end"
+	AuditReject  = "reject"
+)
+
+// Reasons a supervisor's call is rejected.
+const (
+	RejectUnknownNumber = "unknown_number"
+	RejectFeatureOff    = "feature_off"
+	RejectNoOffer       = "no_offer"
+	RejectOfferExpired  = "offer_expired"
+	RejectCallEnded     = "call_ended"
+	RejectNotPermitted  = "not_permitted"
+	RejectBadCode       = "bad_code"
+	RejectRateLimited   = "rate_limited"
+	RejectInternal      = "internal"
+)
+
+// AuditEntry records one connect, mode change, end or rejected attempt.
+type AuditEntry struct {
+	Time       time.Time `json:"time"`
+	Kind       string    `json:"kind"`
+	Org        string    `json:"org,omitempty"`
+	Session    string    `json:"session,omitempty"`
+	Supervisor string    `json:"supervisor,omitempty"`
+	Agent      string    `json:"agent,omitempty"`
+	Pool       string    `json:"pool,omitempty"`
+	CallID     string    `json:"call_id,omitempty"`
+	Caller     string    `json:"caller,omitempty"` // the number that called the supervising number
+	Mode       Mode      `json:"mode,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+}
+
+// AuditLog keeps the audit trail. Record must not block for long: it is
+// called on the call path.
+type AuditLog interface {
+	Record(ctx context.Context, e AuditEntry) error
+}

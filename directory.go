@@ -1,0 +1,96 @@
+package earshot
+
+import (
+	"context"
+	"slices"
+)
+
+// FeatureSupervising is the organization feature that enables supervising (R1).
+const FeatureSupervising = "supervising"
+
+// Roles a user can have. The supervisor role is the supervising right only;
+// it has nothing to do with administration (product documentation).
+const (
+	RoleSupervisor = "supervisor"
+	RoleAgent      = "agent"
+)
+
+// Organization is a customer of the operator; features are switched per
+// organization by the operator (R1).
+type Organization struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	Features []string `json:"features"`
+}
+
+// Has reports whether the organization has the feature enabled.
+func (o Organization) Has(feature string) bool { return slices.Contains(o.Features, feature) }
+
+// User is a person in an organization: an agent (bound to a phone endpoint),
+// a supervisor, or both.
+type User struct {
+	ID   string   `json:"id"`
+	Org  string   `json:"org"`
+	Name string   `json:"name"`
+	Roles []string `json:"roles"`
+	// Endpoint binds an agent to their phone: "PJSIP/1001" matches the
+	// channel "PJSIP/1001-0000002a" (any technology).
+	Endpoint string `json:"endpoint,omitempty"`
+	// PhoneNumber is the supervisor's own number in E.164 (R9): only calls
+	// from it to the supervising number are connected.
+	PhoneNumber  string `json:"phone_number,omitempty"`
+	PasswordHash string `json:"-"`
+	// Pools narrows whom a supervisor may supervise to agents on calls of
+	// these pools; empty means every pool of the organization.
+	Pools []string `json:"pools,omitempty"`
+}
+
+// HasRole reports whether the user has the role.
+func (u User) HasRole(role string) bool { return slices.Contains(u.Roles, role) }
+
+// Pool is a service pool: customers call its number and one of its member
+// agents answers. Calls to it are service calls (R6).
+type Pool struct {
+	ID      string   `json:"id"`
+	Org     string   `json:"org"`
+	Name    string   `json:"name"`
+	Number  string   `json:"number"`
+	Members []string `json:"members"`
+}
+
+// Directory answers who is who. Implementations must be safe for
+// concurrent use and fast: the ARI event pump consults AgentByEndpoint.
+type Directory interface {
+	// Org returns ErrOrgNotFound.
+	Org(ctx context.Context, id string) (Organization, error)
+	// User returns ErrUserNotFound.
+	User(ctx context.Context, id string) (User, error)
+	// UserByPhone finds the supervisor registered with an E.164 number;
+	// returns ErrUserNotFound.
+	UserByPhone(ctx context.Context, e164 string) (User, error)
+	// AgentByEndpoint finds the agent bound to an endpoint such as
+	// "PJSIP/1001"; returns ErrUserNotFound.
+	AgentByEndpoint(ctx context.Context, endpoint string) (User, error)
+	// Pool returns ErrPoolNotFound.
+	Pool(ctx context.Context, id string) (Pool, error)
+}
+
+// MaySupervise decides whether sup may supervise agent on a call of pool
+// in org: same organization, the feature on (R1), the supervisor role,
+// and the pool within the supervisor's scope. It returns nil or one of
+// ErrFeatureOff, ErrNotPermitted.
+func MaySupervise(org Organization, sup, agent User, pool Pool) error {
+	switch {
+	case !org.Has(FeatureSupervising):
+		return ErrFeatureOff
+	case sup.Org != org.ID || agent.Org != org.ID || pool.Org != org.ID:
+		return ErrNotPermitted
+	case !sup.HasRole(RoleSupervisor):
+		return ErrNotPermitted
+	case sup.ID == agent.ID:
+		return ErrNotPermitted
+	case len(sup.Pools) > 0 && !slices.Contains(sup.Pools, pool.ID):
+		return ErrNotPermitted
+	}
+	return nil
+}
