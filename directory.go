@@ -29,9 +29,9 @@ func (o Organization) Has(feature string) bool { return slices.Contains(o.Featur
 // User is a person in an organization: an agent (bound to a phone endpoint),
 // a supervisor, or both.
 type User struct {
-	ID   string   `json:"id"`
-	Org  string   `json:"org"`
-	Name string   `json:"name"`
+	ID    string   `json:"id"`
+	Org   string   `json:"org"`
+	Name  string   `json:"name"`
 	Roles []string `json:"roles"`
 	// Endpoint binds an agent to their phone: "PJSIP/1001" matches the
 	// channel "PJSIP/1001-0000002a" (any technology).

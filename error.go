@@ -8,13 +8,13 @@ import (
 // Error codes shared by every layer; the HTTP API maps each to one status
 // in one table.
 const (
-	ECONFLICT     = "conflict"      // the state does not allow it (e.g. agent not on a call)
-	EFORBIDDEN    = "forbidden"     // authenticated but not allowed
-	EINTERNAL     = "internal"      // a bug or an unexpected failure
-	EINVALID      = "invalid"       // bad input
-	ENOTFOUND     = "not_found"     // no such thing (or not visible to the caller)
-	EUNAUTHORIZED = "unauthorized"  // not signed in
-	EUNAVAILABLE  = "unavailable"   // a dependency (Asterisk) is not reachable
+	ECONFLICT      = "conflict"      // the state does not allow it (e.g. agent not on a call)
+	EFORBIDDEN     = "forbidden"     // authenticated but not allowed
+	EINTERNAL      = "internal"      // a bug or an unexpected failure
+	EINVALID       = "invalid"       // bad input
+	ENOTFOUND      = "not_found"     // no such thing (or not visible to the caller)
+	EUNAUTHORIZED  = "unauthorized"  // not signed in
+	EUNAVAILABLE   = "unavailable"   // a dependency (Asterisk) is not reachable
 	EUNPROCESSABLE = "unprocessable" // well-formed but cannot be acted on (e.g. no phone number set)
 )
 

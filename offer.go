@@ -9,12 +9,12 @@ import (
 // limited time (R7, R8): a call from the supervisor's number to the
 // supervising number within that time connects to that call.
 type Offer struct {
-	ID         string    `json:"id"`
-	Org        string    `json:"org"`
-	Supervisor string    `json:"supervisor"`
-	Agent      string    `json:"agent"`
-	Pool       string    `json:"pool"`
-	CallID     string    `json:"call_id"`
+	ID         string `json:"id"`
+	Org        string `json:"org"`
+	Supervisor string `json:"supervisor"`
+	Agent      string `json:"agent"`
+	Pool       string `json:"pool"`
+	CallID     string `json:"call_id"`
 	// Code is the optional one-time code the supervising leg must send by
 	// DTMF; empty when codes are off.
 	Code      string    `json:"-"`
