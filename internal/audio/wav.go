@@ -33,7 +33,8 @@ const (
 	sizeStreamed = 0xFFFFFFFF
 )
 
-// ReadWAV reads and decodes the WAV file at path.
+// ReadWAV reads and decodes the WAV file at path, as ParseWAV does, and
+// records path in the result for failure messages.
 func ReadWAV(path string) (*Recording, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -128,6 +129,9 @@ func decode(b []byte, channels int) []float64 {
 // WriteWAV writes samples as a finalised mono 16-bit PCM WAV file. Samples
 // are clipped to [-1, 1) like a real phone line would.
 func WriteWAV(w io.Writer, rate int, samples []float64) error {
+	if rate <= 0 {
+		return fmt.Errorf("write wav: sample rate %d", rate)
+	}
 	var buf bytes.Buffer
 	le := binary.LittleEndian
 	n := uint32(2 * len(samples))
