@@ -1,3 +1,17 @@
 module github.com/earshot/earshot
 
 go 1.26.8
+
+require (
+	github.com/CyCoreSystems/ari/v6 v6.0.0-20251024161400-681c62bc07e7 // indirect
+	github.com/gogo/protobuf v1.3.2 // indirect
+	github.com/nyaruka/phonenumbers v1.8.1 // indirect
+	github.com/rotisserie/eris v0.5.4 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/exp v0.0.0-20251023183803-a4bb9ffd2546 // indirect
+	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
+	google.golang.org/protobuf v1.36.11 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
+)

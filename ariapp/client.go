@@ -1,0 +1,237 @@
+package ariapp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v6"
+)
+
+// Client is a small ARI REST client. It uses the ari package's data types
+// but its own requests, because the native client of the pinned ari module
+// takes no context and sets no timeout: a hung Asterisk would hang every
+// session goroutine with it.
+type Client struct {
+	base     string // ".../ari", no trailing slash
+	user     string
+	password string
+	http     *http.Client
+}
+
+// Options configure a Client.
+type Options struct {
+	// URL is Asterisk's HTTP base (http://127.0.0.1:8088); "/ari" is
+	// appended unless present.
+	URL      string
+	User     string
+	Password string
+	// Timeout bounds each request; default 5 s.
+	Timeout time.Duration
+}
+
+// NewClient returns a client; it does not contact Asterisk.
+func NewClient(o Options) *Client {
+	if o.Timeout == 0 {
+		o.Timeout = 5 * time.Second
+	}
+	return &Client{
+		base:     BaseURL(o.URL),
+		user:     o.User,
+		password: o.Password,
+		http: &http.Client{
+			Timeout: o.Timeout,
+			Transport: &http.Transport{
+				MaxIdleConnsPerHost: 32,
+				IdleConnTimeout:     90 * time.Second,
+			},
+		},
+	}
+}
+
+// BaseURL returns Asterisk's ARI base URL (ending in "/ari") for an HTTP
+// base URL that may or may not already end in "/ari".
+func BaseURL(raw string) string {
+	u := strings.TrimRight(raw, "/")
+	if !strings.HasSuffix(u, "/ari") {
+		u += "/ari"
+	}
+	return u
+}
+
+// APIError is a non-2xx answer from ARI.
+type APIError struct {
+	Method, Path string
+	Status       int
+	Message      string
+}
+
+// Error implements error.
+func (e *APIError) Error() string {
+	if e.Message != "" {
+		return fmt.Sprintf("ari %s %s: %d %s", e.Method, e.Path, e.Status, e.Message)
+	}
+	return fmt.Sprintf("ari %s %s: %d %s", e.Method, e.Path, e.Status, http.StatusText(e.Status))
+}
+
+// IsNotFound reports whether err is ARI's 404: the channel, bridge or
+// playback is already gone, which on hang-up and delete paths means done.
+func IsNotFound(err error) bool { return statusOf(err) == http.StatusNotFound }
+
+// IsUnauthorized reports whether ARI rejected the credentials.
+func IsUnauthorized(err error) bool { return statusOf(err) == http.StatusUnauthorized }
+
+func statusOf(err error) int {
+	var e *APIError
+	if errors.As(err, &e) {
+		return e.Status
+	}
+	return 0
+}
+
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, out any) error {
+	return c.doJSON(ctx, method, path, q, nil, out)
+}
+
+// doJSON sends one request (with a JSON body when in is not nil) and
+// decodes the answer into out.
+func (c *Client) doJSON(ctx context.Context, method, path string, q url.Values, in, out any) error {
+	u := c.base + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	var reqBody io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("ari %s %s: encode: %w", method, path, err)
+		}
+		reqBody = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, reqBody)
+	if err != nil {
+		return fmt.Errorf("ari %s %s: %w", method, path, err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.SetBasicAuth(c.user, c.password)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("ari %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return fmt.Errorf("ari %s %s: read body: %w", method, path, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		var m struct {
+			Message string `json:"message"`
+		}
+		_ = json.Unmarshal(body, &m) // the message is a courtesy; the status is the error
+		return &APIError{Method: method, Path: path, Status: resp.StatusCode, Message: m.Message}
+	}
+	if out != nil && len(body) > 0 {
+		if err := json.Unmarshal(body, out); err != nil {
+			return fmt.Errorf("ari %s %s: decode: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// Info returns Asterisk's system information; it is the connectivity and
+// credentials probe.
+func (c *Client) Info(ctx context.Context) (ari.AsteriskInfo, error) {
+	var info ari.AsteriskInfo
+	err := c.do(ctx, http.MethodGet, "/asterisk/info", nil, &info)
+	return info, err
+}
+
+// Channels lists every channel in Asterisk.
+func (c *Client) Channels(ctx context.Context) ([]ari.ChannelData, error) {
+	var out []ari.ChannelData
+	err := c.do(ctx, http.MethodGet, "/channels", nil, &out)
+	return out, err
+}
+
+// Bridges lists every bridge in Asterisk.
+func (c *Client) Bridges(ctx context.Context) ([]ari.BridgeData, error) {
+	var out []ari.BridgeData
+	err := c.do(ctx, http.MethodGet, "/bridges", nil, &out)
+	return out, err
+}
+
+// Snoop creates a snoop channel with a chosen id on channelID and places it
+// in app with appArgs. spy and whisper are "none", "in", "out" or "both".
+func (c *Client) Snoop(ctx context.Context, channelID, snoopID, spy, whisper, app, appArgs string) error {
+	q := url.Values{"snoopId": {snoopID}, "spy": {spy}, "whisper": {whisper}, "app": {app}, "appArgs": {appArgs}}
+	return c.do(ctx, http.MethodPost, "/channels/"+url.PathEscape(channelID)+"/snoop", q, nil)
+}
+
+// Hangup hangs a channel up; a channel already gone counts as done.
+func (c *Client) Hangup(ctx context.Context, channelID string) error {
+	err := c.do(ctx, http.MethodDelete, "/channels/"+url.PathEscape(channelID), url.Values{"reason": {"normal"}}, nil)
+	if IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// Answer answers a channel in Stasis.
+func (c *Client) Answer(ctx context.Context, channelID string) error {
+	return c.do(ctx, http.MethodPost, "/channels/"+url.PathEscape(channelID)+"/answer", nil, nil)
+}
+
+// Play starts media (e.g. "sound:beep") on a channel with a chosen playback id.
+func (c *Client) Play(ctx context.Context, channelID, playbackID, media string) error {
+	q := url.Values{"media": {media}, "playbackId": {playbackID}}
+	return c.do(ctx, http.MethodPost, "/channels/"+url.PathEscape(channelID)+"/play", q, nil)
+}
+
+// CreateBridge creates a mixing bridge with a chosen id.
+func (c *Client) CreateBridge(ctx context.Context, bridgeID, name string) error {
+	q := url.Values{"type": {"mixing"}, "name": {name}}
+	return c.do(ctx, http.MethodPost, "/bridges/"+url.PathEscape(bridgeID), q, nil)
+}
+
+// AddChannels puts channels into a bridge.
+func (c *Client) AddChannels(ctx context.Context, bridgeID string, channelIDs ...string) error {
+	q := url.Values{"channel": {strings.Join(channelIDs, ",")}}
+	return c.do(ctx, http.MethodPost, "/bridges/"+url.PathEscape(bridgeID)+"/addChannel", q, nil)
+}
+
+// DeleteBridge deletes a bridge; a bridge already gone counts as done.
+func (c *Client) DeleteBridge(ctx context.Context, bridgeID string) error {
+	err := c.do(ctx, http.MethodDelete, "/bridges/"+url.PathEscape(bridgeID), nil, nil)
+	if IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// OriginateRequest is a call Asterisk places: Endpoint is dialled and, once
+// answered, continues in Context/Extension (priority 1).
+type OriginateRequest struct {
+	Endpoint, Context, Extension, CallerID string
+	Variables                              map[string]string
+}
+
+// Originate places a call (used by the demo CLI and the test harness).
+func (c *Client) Originate(ctx context.Context, r OriginateRequest) (ari.ChannelData, error) {
+	q := url.Values{"endpoint": {r.Endpoint}, "context": {r.Context}, "extension": {r.Extension}, "priority": {"1"}}
+	if r.CallerID != "" {
+		q.Set("callerId", r.CallerID)
+	}
+	var ch ari.ChannelData
+	body := map[string]any{"variables": r.Variables}
+	err := c.doJSON(ctx, http.MethodPost, "/channels", q, body, &ch)
+	return ch, err
+}

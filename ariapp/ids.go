@@ -1,0 +1,64 @@
+package ariapp
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/CyCoreSystems/ari/v6"
+)
+
+// Ids of everything Earshot creates in Asterisk start with "<app>." and
+// the session id, so a later run (or reconciliation) recognises its own
+// snoops, bridges and playbacks and can clean up what no session owns.
+//
+//	earshot.5f3a9c0d1e.bridge     the session's mixing bridge
+//	earshot.5f3a9c0d1e.snoop3     its spy snoop (one per mode switch)
+//	earshot.5f3a9c0d1e.beep1      a short-lived whisper snoop for the agent tone
+//	earshot.5f3a9c0d1e.pb2        a playback (tone or notice)
+
+func newSessionID() string {
+	b := make([]byte, 5)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
+}
+
+func (a *App) objectID(session, kind string, n int) string {
+	if n == 0 {
+		return fmt.Sprintf("%s.%s.%s", a.cfg.App, session, kind)
+	}
+	return fmt.Sprintf("%s.%s.%s%d", a.cfg.App, session, kind, n)
+}
+
+// isOurs reports whether an id was made by this application.
+func (a *App) isOurs(id string) bool { return strings.HasPrefix(id, a.cfg.App+".") }
+
+// sessionOf returns the session id inside one of our ids.
+func (a *App) sessionOf(id string) string {
+	rest, ok := strings.CutPrefix(id, a.cfg.App+".")
+	if !ok {
+		return ""
+	}
+	s, _, _ := strings.Cut(rest, ".")
+	return s
+}
+
+// eventIDs returns the ids an event is about, for routing to sessions.
+func eventIDs(e ari.Event) []string {
+	switch e := e.(type) {
+	case *ari.StasisStart:
+		return []string{e.Channel.ID}
+	case *ari.StasisEnd:
+		return []string{e.Channel.ID}
+	case *ari.ChannelDestroyed:
+		return []string{e.Channel.ID}
+	case *ari.ChannelDtmfReceived:
+		return []string{e.Channel.ID}
+	case *ari.ChannelStateChange:
+		return []string{e.Channel.ID}
+	case *ari.PlaybackFinished:
+		return []string{e.Playback.ID}
+	}
+	return nil
+}

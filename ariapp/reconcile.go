@@ -1,0 +1,180 @@
+package ariapp
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v6"
+)
+
+// stats are counters for metrics and tests.
+type stats struct {
+	events     atomic.Int64 // events received
+	sessions   atomic.Int64 // sessions connected
+	rejects    atomic.Int64 // supervising calls rejected
+	reconciled atomic.Int64 // corrections made by reconciliation: missed events
+	sweeps     atomic.Int64 // reconciliation sweeps completed
+}
+
+// Stats is a snapshot of the application's counters.
+type Stats struct {
+	Events, Sessions, Rejects, Reconciled, Sweeps int64
+}
+
+// Stats returns the counters.
+func (a *App) Stats() Stats {
+	return Stats{
+		Events: a.stats.events.Load(), Sessions: a.stats.sessions.Load(), Rejects: a.stats.rejects.Load(),
+		Reconciled: a.stats.reconciled.Load(), Sweeps: a.stats.sweeps.Load(),
+	}
+}
+
+// reconcileLoop sweeps after every (re)connect and periodically, because
+// events can be dropped or missed while disconnected (DESIGN §2).
+func (a *App) reconcileLoop(ctx context.Context) {
+	tick := time.NewTicker(a.cfg.ReconcileEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.reconcile:
+		case <-tick.C:
+		}
+		if ok, _ := a.Ready(); !ok {
+			continue
+		}
+		if err := a.Reconcile(ctx); err != nil {
+			a.log.Warn("reconcile", "error", err)
+		}
+	}
+}
+
+// orphanAge protects channels whose StasisStart may still be on its way
+// from being taken for leftovers of an earlier run.
+const orphanAge = 3 * time.Second
+
+// Reconcile compares what Earshot believes with Asterisk's channels and
+// bridges: the tracker is rebuilt, sessions whose legs are gone end, and
+// snoops, bridges and supervisor legs that no session owns (a crash, a
+// dropped event) are removed.
+func (a *App) Reconcile(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	channels, err := a.client.Channels(ctx)
+	if err != nil {
+		return err
+	}
+	bridges, err := a.client.Bridges(ctx)
+	if err != nil {
+		return err
+	}
+	fixed := a.tracker.rebuild(channels, bridges)
+
+	live := make(map[string]bool, len(channels))
+	for _, ch := range channels {
+		live[ch.ID] = true
+	}
+	a.mu.Lock()
+	owned := make(map[string]bool, len(a.sessions))
+	var ends []func()
+	for id, s := range a.sessions {
+		owned[id] = true
+		if !live[s.channel] {
+			ends = append(ends, func() { s.inbox.put(&ari.StasisEnd{Channel: ari.ChannelData{ID: s.channel}}) })
+		}
+	}
+	routed := make(map[string]bool, len(a.routes))
+	for id := range a.routes {
+		routed[id] = true
+	}
+	a.mu.Unlock()
+	for _, end := range ends {
+		end()
+		fixed++
+	}
+	// Sessions follow the agent leg; tell those whose leg is gone.
+	for _, s := range a.sessionsOnCalls() {
+		if !live[s.callID] {
+			s.s.inbox.put(&ari.ChannelDestroyed{Channel: ari.ChannelData{ID: s.callID}})
+			fixed++
+		}
+	}
+
+	now := time.Now()
+	for _, ch := range channels {
+		old := now.Sub(channelCreated(ch)) > orphanAge
+		switch {
+		case a.isOurs(ch.ID) && !owned[a.sessionOf(ch.ID)] && !routed[ch.ID] && old:
+			a.log.Info("removing orphan snoop", "channel", ch.ID)
+			a.hangupOrphan(ch.ID)
+			fixed++
+		case a.isSupervisorLeg(ch) && !routed[ch.ID] && old:
+			a.log.Info("hanging up a supervising call no session owns", "channel", ch.ID)
+			a.noticeAndHangup(ch.ID)
+			fixed++
+		}
+	}
+	for _, b := range bridges {
+		if a.isOurs(b.ID) && !owned[a.sessionOf(b.ID)] {
+			a.log.Info("removing orphan bridge", "bridge", b.ID)
+			if err := a.client.DeleteBridge(ctx, b.ID); err != nil {
+				a.log.Error("delete orphan bridge", "bridge", b.ID, "error", err)
+			}
+			fixed++
+		}
+	}
+	a.stats.reconciled.Add(int64(fixed))
+	a.stats.sweeps.Add(1)
+	return nil
+}
+
+type sessionCall struct {
+	s      *session
+	callID string
+}
+
+func (a *App) sessionsOnCalls() []sessionCall {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []sessionCall
+	for _, s := range a.sessions {
+		if info := s.info.Load(); info != nil {
+			out = append(out, sessionCall{s, info.CallID})
+		}
+	}
+	return out
+}
+
+// isSupervisorLeg reports whether ch is a call to the supervising number
+// sitting in this application (its dialplan location is our Stasis).
+func (a *App) isSupervisorLeg(ch ari.ChannelData) bool {
+	if ch.Dialplan == nil || !strings.EqualFold(ch.Dialplan.AppName, "Stasis") {
+		return false
+	}
+	app, args, _ := strings.Cut(ch.Dialplan.AppData, ",")
+	return strings.TrimSpace(app) == a.cfg.App && strings.HasPrefix(strings.TrimSpace(args), "supervise")
+}
+
+// noticeAndHangup tells a supervisor left over from an earlier run that
+// the session is over, then hangs up.
+func (a *App) noticeAndHangup(id string) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		// The notice is a courtesy; the hang-up is what matters.
+		if err := a.client.Play(ctx, id, a.objectID(newSessionID(), "pb", 1), "sound:vm-goodbye"); err == nil {
+			select {
+			case <-time.After(1500 * time.Millisecond):
+			case <-ctx.Done():
+			}
+		}
+		if err := a.client.Hangup(ctx, id); err != nil {
+			a.log.Error("hang up leftover supervisor leg", "channel", id, "error", err)
+		}
+	}()
+}

@@ -1,0 +1,397 @@
+// Package phones simulates the people on a call inside the sandbox
+// Asterisk, for integration tests. Each phone is the ";2" half of a
+// Local/<party>@earshot-test-phones/n channel: it records only what it
+// hears, answers and plays its own tone (testdata/asterisk). The harness
+// follows Asterisk's events over its own ARI connection to learn channel
+// ids, bridges and hang-up times, and maps wall-clock instants onto each
+// recording.
+package phones
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v6"
+
+	"github.com/earshot/earshot/ariapp"
+	"github.com/earshot/earshot/internal/sandbox"
+)
+
+// Tones of the parties (DESIGN §3); the agent tone of R10 is ~700 Hz.
+const (
+	CustomerHz   = 400.0
+	AgentHz      = 1000.0
+	SupervisorHz = 2500.0
+	BeepHz       = 700.0
+)
+
+// SupervisingNumber is the number supervisor calls dial in tests.
+const SupervisingNumber = "+35891234599"
+
+// RecDir is where phones record, inside the sandbox.
+const RecDir = "/var/spool/asterisk/earshot-test"
+
+// Harness places and observes simulated calls. Create one per test with New.
+type Harness struct {
+	tb     testing.TB
+	env    sandbox.Env
+	client *ariapp.Client
+	log    *slog.Logger
+
+	mu        sync.Mutex
+	chans     map[string]ari.ChannelData // live channels by id
+	byName    map[string]string          // live channel name → id
+	inBridge  map[string]string          // channel id → bridge id
+	members   map[string]map[string]bool // bridge id → channel ids
+	destroyed map[string]time.Time       // channel id → when it was destroyed
+	answered  map[string]time.Time       // channel id → when it answered
+	notify    chan struct{}              // closed and replaced on every change
+	calls     []*Call
+}
+
+// New connects a harness to the sandbox (skipping the test without one)
+// and registers cleanup that hangs up every call it placed.
+func New(tb testing.TB) *Harness {
+	tb.Helper()
+	env := sandbox.Require(tb)
+	h := &Harness{
+		tb:        tb,
+		env:       env,
+		log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		chans:     map[string]ari.ChannelData{},
+		byName:    map[string]string{},
+		inBridge:  map[string]string{},
+		members:   map[string]map[string]bool{},
+		destroyed: map[string]time.Time{},
+		answered:  map[string]time.Time{},
+		notify:    make(chan struct{}),
+	}
+	opts := ariapp.Options{URL: env.URL, User: env.User, Password: env.Password}
+	h.client = ariapp.NewClient(opts)
+	ready := make(chan struct{}, 1)
+	stream, err := ariapp.NewStream(opts, "earshot-harness-"+randHex(4), h.log, h.handle, func() {
+		select {
+		case ready <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		tb.Fatalf("harness: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { stream.Run(ctx); close(done) }()
+	tb.Cleanup(func() {
+		h.hangupAll()
+		cancel()
+		<-done
+	})
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		tb.Fatalf("harness: ARI event stream did not connect: %v", func() string { _, why := stream.Ready(); return why }())
+	}
+	// Learn channels that existed before the stream connected.
+	chs, err := h.client.Channels(context.Background())
+	if err != nil {
+		tb.Fatalf("harness: list channels: %v", err)
+	}
+	h.mu.Lock()
+	for _, ch := range chs {
+		h.chans[ch.ID] = ch
+		h.byName[ch.Name] = ch.ID
+	}
+	h.mu.Unlock()
+	return h
+}
+
+// Client returns the harness's ARI client.
+func (h *Harness) Client() *ariapp.Client { return h.client }
+
+// Env returns the sandbox coordinates.
+func (h *Harness) Env() sandbox.Env { return h.env }
+
+func (h *Harness) handle(e ari.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch e := e.(type) {
+	case *ari.ChannelDestroyed:
+		delete(h.chans, e.Channel.ID)
+		delete(h.byName, e.Channel.Name)
+		h.destroyed[e.Channel.ID] = time.Time(e.Timestamp)
+	case *ari.ChannelEnteredBridge:
+		h.track(e.Channel)
+		h.inBridge[e.Channel.ID] = e.Bridge.ID
+		if h.members[e.Bridge.ID] == nil {
+			h.members[e.Bridge.ID] = map[string]bool{}
+		}
+		h.members[e.Bridge.ID][e.Channel.ID] = true
+	case *ari.ChannelLeftBridge:
+		delete(h.inBridge, e.Channel.ID)
+		delete(h.members[e.Bridge.ID], e.Channel.ID)
+	case *ari.BridgeDestroyed:
+		delete(h.members, e.Bridge.ID)
+	case *ari.ChannelCreated:
+		h.track(e.Channel)
+	case *ari.ChannelStateChange:
+		h.track(e.Channel)
+		if _, ok := h.answered[e.Channel.ID]; !ok && e.Channel.State == "Up" {
+			h.answered[e.Channel.ID] = time.Time(e.Timestamp)
+		}
+	case *ari.ChannelVarset:
+		h.track(e.Channel)
+	case *ari.Dial:
+		h.track(e.Peer)
+	default:
+		return
+	}
+	close(h.notify)
+	h.notify = make(chan struct{})
+}
+
+func (h *Harness) track(ch ari.ChannelData) {
+	if ch.ID == "" {
+		return
+	}
+	if _, gone := h.destroyed[ch.ID]; gone {
+		return
+	}
+	h.chans[ch.ID] = ch
+	h.byName[ch.Name] = ch.ID
+}
+
+// waitFor waits until cond, evaluated under the harness lock after every
+// event, holds; it fails after d.
+func (h *Harness) waitFor(ctx context.Context, d time.Duration, what string, cond func() bool) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	for {
+		h.mu.Lock()
+		ok := cond()
+		ch := h.notify
+		h.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
+		}
+	}
+}
+
+// Via is how a pool reaches the agent.
+type Via string
+
+// Ways a pool reaches an agent (testdata/asterisk/extensions_earshot_test.conf).
+const (
+	ViaDial       Via = "dial"   // Dial()
+	ViaQueue      Via = "queue"  // Queue() with the agent's device as member
+	ViaLocalQueue Via = "lqueue" // Queue() with an optimisable Local member
+	Direct        Via = "direct" // a direct call: no pool marker
+)
+
+// ServiceOpts describe a customer calling a pool.
+type ServiceOpts struct {
+	Pool  string // pool id (EARSHOT_POOL)
+	Agent string // agent's phone: Local/<Agent>@earshot-test-phones
+	Via   Via
+	// Tones in Hz; 0 gives the defaults, Silent sends silence.
+	CustomerTone, AgentTone float64
+	CustomerNumber          string
+}
+
+// Silent as a tone makes a phone send silence.
+const Silent = -1.0
+
+func toneArg(hz, def float64) string {
+	switch {
+	case hz == Silent:
+		return "0"
+	case hz == 0:
+		hz = def
+	}
+	return strconv.Itoa(int(hz))
+}
+
+// Call is one simulated call and its phones.
+type Call struct {
+	h  *Harness
+	ID string // names the recordings
+	// Phones maps a party ("customer", the agent's name, the supervisor's
+	// name) to its phone channel (the ";2" half that records).
+	Phones map[string]string
+	// Legs are the other halves: the customer's pool-side channel, the
+	// agent leg (bound to the agent's endpoint), the supervisor's leg.
+	Customer, AgentLeg, SupervisorLeg string
+	Agent                              string
+}
+
+// Service places a service (or direct) call and waits until the agent
+// has answered and is bridged with the customer.
+func (h *Harness) Service(ctx context.Context, o ServiceOpts) (*Call, error) {
+	if o.Via == "" {
+		o.Via = ViaDial
+	}
+	if o.CustomerNumber == "" {
+		o.CustomerNumber = "+358501111111"
+	}
+	c := &Call{h: h, ID: "svc-" + randHex(6), Phones: map[string]string{}, Agent: o.Agent}
+	ext := string(o.Via) + "-" + o.Pool
+	if o.Via == Direct {
+		ext = "direct"
+	}
+	ch, err := h.client.Originate(ctx, ariapp.OriginateRequest{
+		Endpoint: "Local/customer@earshot-test-phones/n", Context: "earshot-test-pools", Extension: ext,
+		CallerID: o.CustomerNumber,
+		Variables: map[string]string{
+			"__CALL_ID": c.ID, "__TONE_customer": toneArg(o.CustomerTone, CustomerHz),
+			"__TONE_" + o.Agent: toneArg(o.AgentTone, AgentHz), "AGENT": o.Agent,
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("originate customer: %w", err)
+	}
+	c.Customer = ch.ID
+	h.register(c)
+	prefix := "Local/" + o.Agent + "@earshot-test-phones-"
+	err = h.waitFor(ctx, 15*time.Second, "agent "+o.Agent+" bridged with the customer", func() bool {
+		for name, id := range h.byName {
+			if !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, ";1") {
+				continue
+			}
+			if b := h.inBridge[id]; b != "" && len(h.members[b]) >= 2 && h.chans[id].State == "Up" {
+				c.AgentLeg = id
+				c.Phones[o.Agent] = h.byName[strings.TrimSuffix(name, ";1")+";2"]
+				c.Phones["customer"] = h.byName[strings.TrimSuffix(h.chans[c.Customer].Name, ";1")+";2"]
+				return c.Phones[o.Agent] != "" && c.Phones["customer"] != ""
+			}
+		}
+		return false
+	})
+	return c, err
+}
+
+// SupervisorOpts describe a supervisor calling the supervising number.
+type SupervisorOpts struct {
+	Name   string // the supervisor's phone: Local/<Name>@earshot-test-phones
+	Number string // caller id
+	App    string // the Stasis application under test
+	Tone   float64
+	Digits string // sent by DTMF half a second after answering (a one-time code)
+}
+
+// Supervisor places a call to the supervising number; it returns once
+// Asterisk has accepted it (not once Earshot has connected it).
+func (h *Harness) Supervisor(ctx context.Context, o SupervisorOpts) (*Call, error) {
+	c := &Call{h: h, ID: "sup-" + randHex(6), Phones: map[string]string{}}
+	vars := map[string]string{
+		"EARSHOT_APP": o.App, "__CALL_ID": c.ID, "__TONE_" + o.Name: toneArg(o.Tone, SupervisorHz),
+	}
+	if o.Digits != "" {
+		vars["__DIGITS_"+o.Name] = o.Digits
+	}
+	ch, err := h.client.Originate(ctx, ariapp.OriginateRequest{
+		Endpoint: "Local/" + o.Name + "@earshot-test-phones/n", Context: "earshot-test-supervise",
+		Extension: SupervisingNumber, CallerID: o.Number, Variables: vars,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("originate supervisor: %w", err)
+	}
+	c.SupervisorLeg = ch.ID
+	h.register(c)
+	err = h.waitFor(ctx, 10*time.Second, "supervisor phone", func() bool {
+		c.Phones[o.Name] = h.byName[strings.TrimSuffix(ch.Name, ";1")+";2"]
+		return c.Phones[o.Name] != ""
+	})
+	return c, err
+}
+
+func (h *Harness) register(c *Call) {
+	h.mu.Lock()
+	h.calls = append(h.calls, c)
+	h.mu.Unlock()
+}
+
+// channels returns every channel of the call.
+func (c *Call) channels() []string {
+	ids := []string{c.Customer, c.AgentLeg, c.SupervisorLeg}
+	for _, id := range c.Phones {
+		ids = append(ids, id)
+	}
+	var out []string
+	for _, id := range ids {
+		if id != "" {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Hangup hangs up every channel of the call and waits until they are gone.
+func (c *Call) Hangup(ctx context.Context) error {
+	ids := c.channels()
+	for _, id := range ids {
+		if err := c.h.client.Hangup(ctx, id); err != nil {
+			return err
+		}
+	}
+	return c.WaitGone(ctx, ids...)
+}
+
+// HangupParty hangs up one party's phone, as when that person hangs up.
+func (c *Call) HangupParty(ctx context.Context, party string) error {
+	id := c.Phones[party]
+	if id == "" {
+		return fmt.Errorf("no phone for %q in call %s", party, c.ID)
+	}
+	if err := c.h.client.Hangup(ctx, id); err != nil {
+		return err
+	}
+	return c.WaitGone(ctx, id)
+}
+
+// WaitGone waits until the channels are destroyed (all of the call's when
+// none are named).
+func (c *Call) WaitGone(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		ids = c.channels()
+	}
+	return c.h.waitFor(ctx, 10*time.Second, "channels destroyed", func() bool {
+		for _, id := range ids {
+			if _, gone := c.h.destroyed[id]; !gone {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func (h *Harness) hangupAll() {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	h.mu.Lock()
+	calls := h.calls
+	h.mu.Unlock()
+	for _, c := range calls {
+		if err := c.Hangup(ctx); err != nil {
+			h.tb.Errorf("harness cleanup: call %s: %v", c.ID, err)
+		}
+	}
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,139 @@
+package phones
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/earshot/earshot/internal/audio"
+)
+
+// RecordingLag is how much of the end of a call a recording misses:
+// MixMonitor drops the audio it had buffered (~0.5 s) at hang-up. Keep a
+// call up this long after the last instant a test measures.
+const RecordingLag = 700 * time.Millisecond
+
+// Heard is what one party's phone recorded, placed on the wall clock.
+type Heard struct {
+	*audio.Recording
+	Party string
+	// Start is when the recording's first sample was heard: the phone's
+	// answer. MixMonitor starts before Answer() and frames then flow every
+	// 20 ms because each phone sends its own tone. (The hang-up end is no
+	// anchor: MixMonitor drops the last ~0.5 s it had buffered.)
+	Start time.Time
+}
+
+// At maps a wall-clock instant to an offset in the recording.
+func (r *Heard) At(t time.Time) time.Duration { return t.Sub(r.Start) }
+
+// Between maps a wall-clock span to an interval of the recording.
+func (r *Heard) Between(from, to time.Time) audio.Interval {
+	return audio.Interval{From: r.At(from), To: r.At(to)}
+}
+
+// Recording waits until the party's phone has hung up and its recording
+// is complete, then reads it.
+func (c *Call) Recording(ctx context.Context, party string) (*Heard, error) {
+	id := c.Phones[party]
+	if id == "" {
+		return nil, fmt.Errorf("no phone for %q in call %s", party, c.ID)
+	}
+	if err := c.WaitGone(ctx, id); err != nil {
+		return nil, err
+	}
+	c.h.mu.Lock()
+	start, ok := c.h.answered[id]
+	c.h.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("phone %s of %q never answered", id, party)
+	}
+	file := c.h.env.HostPath(path.Join(RecDir, c.ID+"-"+party+".wav"))
+	// MixMonitor closes the file just after the channel is destroyed; its
+	// header is complete once the RIFF size matches the file.
+	deadline := time.Now().Add(5 * time.Second)
+	for !wavComplete(file) {
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("recording %s never completed", file)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	rec, err := audio.ReadWAV(file)
+	if err != nil {
+		return nil, err
+	}
+	return &Heard{Recording: rec, Party: party, Start: start}, nil
+}
+
+func wavComplete(file string) bool {
+	f, err := os.Open(file)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var hdr [8]byte
+	if _, err := f.ReadAt(hdr[:], 0); err != nil {
+		return false
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	return string(hdr[:4]) == "RIFF" && int64(binary.LittleEndian.Uint32(hdr[4:]))+8 == st.Size()
+}
+
+// AssertNoLeaks waits (up to 5 s) until Asterisk holds no channel or
+// bridge whose id starts with prefix ("<app>."), and fails the test with
+// what is left otherwise.
+func (h *Harness) AssertNoLeaks(tb testing.TB, prefix string) {
+	tb.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		left, err := h.leftovers(ctx, prefix)
+		if err != nil {
+			tb.Errorf("leak check: %v", err)
+			return
+		}
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Errorf("leaked in Asterisk: %s", strings.Join(left, ", "))
+			return
+		}
+		time.Sleep(50 * time.Millisecond) // polling Asterisk's own state, with a deadline
+	}
+}
+
+func (h *Harness) leftovers(ctx context.Context, prefix string) ([]string, error) {
+	chans, err := h.client.Channels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	bridges, err := h.client.Bridges(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var left []string
+	for _, ch := range chans {
+		if strings.HasPrefix(ch.ID, prefix) {
+			left = append(left, "channel "+ch.ID+" ("+ch.Name+")")
+		}
+	}
+	for _, b := range bridges {
+		if strings.HasPrefix(b.ID, prefix) {
+			left = append(left, "bridge "+b.ID)
+		}
+	}
+	return left, nil
+}

@@ -1,0 +1,43 @@
+// Package sandbox tells integration tests where the sandbox Asterisk is.
+// scripts/test.sh provisions and starts it and exports its coordinates;
+// without them integration tests skip, naming the command that runs them.
+package sandbox
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// Command is what runs the full suite, integration tests included.
+const Command = "scripts/test.sh"
+
+// Env locates the running sandbox.
+type Env struct {
+	URL, User, Password string
+	// Root is the chroot on the host: Asterisk's /x is Root/x here.
+	Root string
+}
+
+// Require returns the sandbox or skips the test. With
+// EARSHOT_SANDBOX_REQUIRED=1 (set by scripts/test.sh) a missing sandbox
+// fails the test instead, so CI can never pass by skipping.
+func Require(tb testing.TB) Env {
+	tb.Helper()
+	e := Env{
+		URL:      os.Getenv("EARSHOT_ARI_URL"),
+		User:     os.Getenv("EARSHOT_ARI_USER"),
+		Password: os.Getenv("EARSHOT_ARI_PASSWORD"),
+		Root:     os.Getenv("EARSHOT_SANDBOX_ROOT"),
+	}
+	if e.URL == "" || e.Root == "" {
+		if os.Getenv("EARSHOT_SANDBOX_REQUIRED") == "1" {
+			tb.Fatal("integration test: the sandbox Asterisk is required but EARSHOT_ARI_URL / EARSHOT_SANDBOX_ROOT are not set")
+		}
+		tb.Skipf("integration test skipped: it needs the sandbox Asterisk; run %s", Command)
+	}
+	return e
+}
+
+// HostPath maps a path inside the sandbox to the host.
+func (e Env) HostPath(p string) string { return filepath.Join(e.Root, p) }

@@ -1,0 +1,303 @@
+// Package offers binds supervisors to agents' live service calls for a
+// limited time (R7, R8). A call from the supervisor's number to the
+// supervising number within that time connects to exactly that call; no
+// offer, no audio. Offers are single-use: connecting consumes the offer,
+// so a leaked dial link cannot be used twice.
+package offers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/earshot/earshot"
+	"github.com/earshot/earshot/internal/feed"
+)
+
+// Errors Resolve returns; each maps to an audit reject reason.
+var (
+	ErrNoOffer = earshot.Errorf(earshot.ENOTFOUND, "no listen offer")
+	ErrExpired = earshot.Errorf(earshot.ECONFLICT, "the listen offer expired")
+	ErrBadCode = earshot.Errorf(earshot.EFORBIDDEN, "wrong one-time code")
+)
+
+// Config configures a Service.
+type Config struct {
+	Directory earshot.Directory
+	Calls     earshot.Calls
+	// TTL is how long an offer stays valid; default 2 minutes.
+	TTL time.Duration
+	// Codes adds a one-time numeric code to each offer (against caller-ID
+	// spoofing); CodeDigits long, default 4.
+	Codes      bool
+	CodeDigits int
+	// MaxCodeAttempts burns an offer after this many wrong codes; default 3.
+	MaxCodeAttempts int
+	// SupervisorsOf lists the supervisors who supervise an agent (R8);
+	// nil means nobody does.
+	SupervisorsOf func(ctx context.Context, agent string) ([]string, error)
+	// Busy reports whether a supervisor already supervises a call, so no
+	// offer is made for it; nil means never.
+	Busy func(supervisor, callID string) bool
+	Log  *slog.Logger
+	Now  func() time.Time
+}
+
+type entry struct {
+	offer    earshot.Offer
+	attempts int
+}
+
+// Service makes, finds and withdraws offers. Safe for concurrent use.
+type Service struct {
+	cfg Config
+
+	mu     sync.Mutex
+	byID   map[string]*entry
+	latest map[string]string // supervisor → id of their newest offer
+
+	feed *feed.Feed[earshot.OfferEvent]
+}
+
+var _ earshot.Offers = (*Service)(nil)
+
+// New returns a Service; call Run to follow call events.
+func New(cfg Config) *Service {
+	if cfg.TTL == 0 {
+		cfg.TTL = 2 * time.Minute
+	}
+	if cfg.CodeDigits == 0 {
+		cfg.CodeDigits = 4
+	}
+	if cfg.MaxCodeAttempts == 0 {
+		cfg.MaxCodeAttempts = 3
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{cfg: cfg, byID: map[string]*entry{}, latest: map[string]string{}, feed: feed.New[earshot.OfferEvent](64)}
+}
+
+// Offer implements earshot.Offers.
+func (s *Service) Offer(ctx context.Context, supervisor, agent, source string) (earshot.Offer, error) {
+	dir := s.cfg.Directory
+	sup, err := dir.User(ctx, supervisor)
+	if err != nil {
+		return earshot.Offer{}, fmt.Errorf("supervisor %s: %w", supervisor, err)
+	}
+	ag, err := dir.User(ctx, agent)
+	if err != nil {
+		return earshot.Offer{}, fmt.Errorf("agent %s: %w", agent, err)
+	}
+	org, err := dir.Org(ctx, sup.Org)
+	if err != nil {
+		return earshot.Offer{}, fmt.Errorf("org %s: %w", sup.Org, err)
+	}
+	call, err := s.cfg.Calls.CallOf(agent)
+	if err != nil {
+		return earshot.Offer{}, err
+	}
+	pool, err := dir.Pool(ctx, call.Pool)
+	if err != nil {
+		return earshot.Offer{}, fmt.Errorf("pool %s: %w", call.Pool, err)
+	}
+	if err := earshot.MaySupervise(org, sup, ag, pool); err != nil {
+		return earshot.Offer{}, err
+	}
+	if sup.PhoneNumber == "" {
+		return earshot.Offer{}, earshot.ErrNoPhoneNumber
+	}
+	now := s.cfg.Now()
+	s.mu.Lock()
+	// A second Listen for the same call refreshes the offer rather than
+	// making another, so the supervisor's notifications do not pile up.
+	if id, ok := s.latest[supervisor]; ok {
+		if e := s.byID[id]; e != nil && e.offer.CallID == call.ID && now.Before(e.offer.ExpiresAt) {
+			e.offer.ExpiresAt = now.Add(s.cfg.TTL)
+			o := e.offer
+			s.mu.Unlock()
+			s.feed.Publish(earshot.OfferEvent{Offer: o, Source: source})
+			return o, nil
+		}
+	}
+	o := earshot.Offer{
+		ID: newID(), Org: org.ID, Supervisor: supervisor, Agent: agent, Pool: pool.ID, CallID: call.ID,
+		CreatedAt: now, ExpiresAt: now.Add(s.cfg.TTL),
+	}
+	if s.cfg.Codes {
+		o.Code = newCode(s.cfg.CodeDigits)
+	}
+	s.byID[o.ID] = &entry{offer: o}
+	s.latest[supervisor] = o.ID
+	s.mu.Unlock()
+	s.cfg.Log.Info("listen offer made", "offer", o.ID, "supervisor", supervisor, "agent", agent, "call", call.ID, "source", source)
+	s.feed.Publish(earshot.OfferEvent{Offer: o, Source: source})
+	return o, nil
+}
+
+// Resolve returns the supervisor's newest offer if it is still valid:
+// ErrNoOffer, or ErrExpired.
+func (s *Service) Resolve(supervisor string) (earshot.Offer, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.byID[s.latest[supervisor]]
+	switch {
+	case e == nil:
+		return earshot.Offer{}, ErrNoOffer
+	case !s.cfg.Now().Before(e.offer.ExpiresAt):
+		return e.offer, ErrExpired
+	}
+	return e.offer, nil
+}
+
+// CheckCode verifies a one-time code for an offer. After MaxCodeAttempts
+// wrong codes the offer is burned, so codes cannot be guessed by redialling.
+func (s *Service) CheckCode(offerID, code string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.byID[offerID]
+	if e == nil {
+		return ErrNoOffer
+	}
+	if e.offer.Code == code {
+		return nil
+	}
+	e.attempts++
+	if e.attempts >= s.cfg.MaxCodeAttempts {
+		s.removeLocked(offerID)
+	}
+	return ErrBadCode
+}
+
+// Consume removes an offer once it has been used to connect.
+func (s *Service) Consume(offerID string) {
+	s.mu.Lock()
+	s.removeLocked(offerID)
+	s.mu.Unlock()
+}
+
+func (s *Service) removeLocked(id string) {
+	e := s.byID[id]
+	if e == nil {
+		return
+	}
+	delete(s.byID, id)
+	if s.latest[e.offer.Supervisor] == id {
+		delete(s.latest, e.offer.Supervisor)
+	}
+}
+
+// Live lists the offers still valid, newest last.
+func (s *Service) Live(supervisor string) []earshot.Offer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.Now()
+	var out []earshot.Offer
+	for _, e := range s.byID {
+		if (supervisor == "" || e.offer.Supervisor == supervisor) && now.Before(e.offer.ExpiresAt) {
+			out = append(out, e.offer)
+		}
+	}
+	return out
+}
+
+// Subscribe implements earshot.Offers.
+func (s *Service) Subscribe(ctx context.Context) <-chan earshot.OfferEvent {
+	return s.feed.Subscribe(ctx)
+}
+
+// Run follows call events until ctx ends: a call that ends withdraws its
+// offers; a supervised agent's new call makes offers (R8). It also drops
+// offers long expired.
+func (s *Service) Run(ctx context.Context) {
+	events := s.cfg.Calls.Subscribe(ctx)
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			if ev.Ended {
+				s.withdrawCall(ev.Call.ID)
+			} else {
+				s.offerSupervisors(ctx, ev.Call)
+			}
+		case <-tick.C:
+			s.sweep()
+		}
+	}
+}
+
+func (s *Service) withdrawCall(callID string) {
+	s.mu.Lock()
+	var gone []earshot.Offer
+	for id, e := range s.byID {
+		if e.offer.CallID == callID {
+			gone = append(gone, e.offer)
+			s.removeLocked(id)
+		}
+	}
+	s.mu.Unlock()
+	for _, o := range gone {
+		s.feed.Publish(earshot.OfferEvent{Offer: o, Withdrawn: true})
+	}
+}
+
+func (s *Service) offerSupervisors(ctx context.Context, call earshot.ServiceCall) {
+	if s.cfg.SupervisorsOf == nil {
+		return
+	}
+	sups, err := s.cfg.SupervisorsOf(ctx, call.Agent)
+	if err != nil {
+		s.cfg.Log.Error("list supervisors of agent", "agent", call.Agent, "error", err)
+		return
+	}
+	for _, sup := range sups {
+		if s.cfg.Busy != nil && s.cfg.Busy(sup, call.ID) {
+			continue
+		}
+		if _, err := s.Offer(ctx, sup, call.Agent, earshot.OfferSupervised); err != nil {
+			s.cfg.Log.Info("no offer for supervised agent", "supervisor", sup, "agent", call.Agent, "reason", err)
+		}
+	}
+}
+
+// sweep forgets offers expired for over ten minutes; until then Resolve
+// can still tell "expired" from "none".
+func (s *Service) sweep() {
+	cutoff := s.cfg.Now().Add(-10 * time.Minute)
+	s.mu.Lock()
+	for id, e := range s.byID {
+		if e.offer.ExpiresAt.Before(cutoff) {
+			s.removeLocked(id)
+		}
+	}
+	s.mu.Unlock()
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
+}
+
+func newCode(digits int) string {
+	max := big.NewInt(1)
+	for range digits {
+		max.Mul(max, big.NewInt(10))
+	}
+	n, _ := rand.Int(rand.Reader, max)
+	return fmt.Sprintf("%0*d", digits, n)
+}
