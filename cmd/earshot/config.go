@@ -1,0 +1,462 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/earshot/earshot"
+	"github.com/earshot/earshot/phone"
+)
+
+// Config is every setting of the earshot process (DESIGN §4 "Process").
+// Each setting has one name used three ways: the flag --ari-url, the
+// environment variable EARSHOT_ARI_URL and the config-file key ari-url.
+type Config struct {
+	ARIURL      string // ari-url: Asterisk's HTTP base; see ARIBase
+	ARIUser     string // ari-user
+	ARIPassword string // ari-password (secret)
+	ARIApp      string // ari-app: the Stasis application name
+
+	HTTPAddr   string // http-addr: host:port of the API
+	DB         string // db: path of the bbolt file
+	Directory  string // directory: YAML file imported at start; "" for none
+	AdminToken string // admin-token: the operator API credential (secret); "" disables the operator API
+
+	// SupervisingNumber is the number offers tell supervisors to call,
+	// normalised to E.164; "" when unset.
+	SupervisingNumber string
+	// DefaultRegion is the ISO country (upper case) for numbers written
+	// without a country code; "" requires one everywhere.
+	DefaultRegion string
+
+	Push           string // push: PushFCM, PushLog or PushOff
+	FCMCredentials string // fcm-credentials: service-account JSON file
+	FCMProject     string // fcm-project
+	FCMEndpoint    string // fcm-endpoint: FCM base URL override (tests, proxies); "" for Google's
+
+	LogLevel  slog.Level // log-level: debug, info, warn or error
+	LogFormat string     // log-format: text or json
+
+	OfferTTL   time.Duration // offer-ttl: how long a listen offer stays valid
+	AgentTone  string        // agent-tone: off, connect or every (R10)
+	DTMFModes  bool          // dtmf-modes: mode switching by DTMF on the supervisor's call
+	DTMFKeys   string        // dtmf-keys: the keys for listen, whisper and barge
+	OfferCodes bool          // offer-codes: a one-time DTMF code on top of the caller number
+
+	// ConfigFile is the file the settings were read from, "" for none.
+	ConfigFile string
+	// Args are the arguments after the flags (a subcommand and its own).
+	Args []string
+}
+
+// Push modes.
+const (
+	PushFCM = "fcm"
+	PushLog = "log"
+	PushOff = "off"
+)
+
+// setting describes one setting: its name, default and help. Parsing and
+// checking live in LoadConfig, so every setting is treated alike whatever
+// source it comes from.
+type setting struct {
+	name, def, usage string
+	secret, isBool   bool
+}
+
+// settings lists every setting in the order usage shows them.
+var settings = []setting{
+	{name: "ari-url", def: "http://127.0.0.1:8088", usage: "Asterisk's HTTP base URL (Earshot appends /ari)"},
+	{name: "ari-user", def: "earshot", usage: "ARI user"},
+	{name: "ari-password", usage: "ARI password", secret: true},
+	{name: "ari-app", def: "earshot", usage: "Stasis application name"},
+	{name: "http-addr", def: "127.0.0.1:8080", usage: "host:port the API listens on"},
+	{name: "db", def: "earshot.db", usage: "path of the database file"},
+	{name: "directory", usage: "directory YAML file imported at start"},
+	{name: "admin-token", usage: "operator API credential", secret: true},
+	{name: "supervising-number", usage: "E.164 number supervisors call to listen"},
+	{name: "default-region", def: "FI", usage: "ISO country for numbers written without +"},
+	{name: "push", def: PushLog, usage: "push notifications: fcm, log or off"},
+	{name: "fcm-credentials", usage: "FCM service-account JSON file"},
+	{name: "fcm-project", usage: "FCM project id"},
+	{name: "fcm-endpoint", usage: "FCM base URL override"},
+	{name: "log-level", def: "info", usage: "debug, info, warn or error"},
+	{name: "log-format", def: "text", usage: "text or json"},
+	{name: "offer-ttl", def: "2m", usage: "how long a listen offer stays valid"},
+	{name: "agent-tone", def: "connect", usage: "tone the agent hears: off, connect or every"},
+	{name: "dtmf-modes", def: "true", usage: "switch modes by DTMF on the supervisor's call", isBool: true},
+	{name: "dtmf-keys", def: "456", usage: "DTMF keys for listen, whisper, barge"},
+	{name: "offer-codes", def: "false", usage: "require a one-time DTMF code after connecting", isBool: true},
+}
+
+// envName returns the environment variable of a setting: "ari-url" →
+// "EARSHOT_ARI_URL".
+func envName(name string) string {
+	return "EARSHOT_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// rawValue is a flag that keeps its text; values are parsed after the
+// sources are merged, so a bad value reads the same from any source.
+type rawValue struct {
+	s      string
+	isBool bool
+}
+
+func (v *rawValue) String() string     { return v.s }
+func (v *rawValue) Set(s string) error { v.s = s; return nil }
+func (v *rawValue) IsBoolFlag() bool   { return v.isBool }
+
+// LoadConfig reads the settings from args (without the program name),
+// the environment through getenv (os.Getenv in production) and the file
+// named by --config or EARSHOT_CONFIG. A flag beats the environment,
+// which beats the file, which beats the default; an empty environment
+// variable counts as unset. It checks every value and reports all
+// problems at once, each naming its setting. For -h it returns an error
+// wrapping flag.ErrHelp whose text is the usage.
+func LoadConfig(args []string, getenv func(string) string) (*Config, error) {
+	fs := flag.NewFlagSet("earshot", flag.ContinueOnError)
+	// Errors are returned, not printed: main decides where they go.
+	fs.SetOutput(io.Discard)
+	values := make(map[string]*rawValue, len(settings))
+	for _, s := range settings {
+		values[s.name] = &rawValue{isBool: s.isBool}
+		fs.Var(values[s.name], s.name, s.usage)
+	}
+	configFile := fs.String("config", "", "YAML file of settings (keys are the flag names)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, helpError{}
+		}
+		return nil, fmt.Errorf("flags: %w", err)
+	}
+	fromFlag := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { fromFlag[f.Name] = true })
+
+	path := *configFile
+	if !fromFlag["config"] {
+		path = getenv(envName("config"))
+	}
+	var fromFile map[string]string
+	var problems []error
+	if path != "" {
+		var err error
+		fromFile, problems, err = readConfigFile(path)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	raw := make(map[string]string, len(settings))
+	for _, s := range settings {
+		switch v, inFile := fromFile[s.name]; {
+		case fromFlag[s.name]:
+			raw[s.name] = values[s.name].s
+		case getenv(envName(s.name)) != "":
+			raw[s.name] = getenv(envName(s.name))
+		case inFile:
+			raw[s.name] = v
+		default:
+			raw[s.name] = s.def
+		}
+	}
+	c, more := parseConfig(raw)
+	c.ConfigFile = path
+	c.Args = append([]string{}, fs.Args()...)
+	if problems = append(problems, more...); len(problems) > 0 {
+		return nil, fmt.Errorf("configuration:\n%w", errors.Join(problems...))
+	}
+	return c, nil
+}
+
+// helpError answers -h with the usage.
+type helpError struct{}
+
+func (helpError) Error() string { return usage() }
+func (helpError) Unwrap() error { return flag.ErrHelp }
+
+// usage describes every setting with its environment variable and default.
+func usage() string {
+	var b bytes.Buffer
+	b.WriteString("Usage: earshot [flags] [command]\n\nFlags (each also EARSHOT_<NAME>, or a key of the --config file):\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  --config\t%s\tYAML file of settings (keys are the flag names)\n", envName("config"))
+	for _, s := range settings {
+		def := ""
+		if s.def != "" {
+			def = fmt.Sprintf(" (default %s)", s.def)
+		}
+		fmt.Fprintf(tw, "  --%s\t%s\t%s%s\n", s.name, envName(s.name), s.usage, def)
+	}
+	tw.Flush()
+	return b.String()
+}
+
+// readConfigFile reads a YAML mapping of setting names to scalar values.
+// Unknown keys are problems rather than ignored, since a misspelt key
+// would leave a setting at its default without a word.
+func readConfigFile(path string) (map[string]string, []error, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("config file: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	out := map[string]string{}
+	if len(doc.Content) == 0 {
+		return out, nil, nil // an empty file sets nothing
+	}
+	top := doc.Content[0]
+	if top.Kind != yaml.MappingNode {
+		return nil, nil, fmt.Errorf("config file %s: line %d: want a mapping of setting names to values", path, top.Line)
+	}
+	known := map[string]bool{}
+	for _, s := range settings {
+		known[s.name] = true
+	}
+	var problems []error
+	lines := map[string]int{}
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		key, val := top.Content[i], top.Content[i+1]
+		switch {
+		case !known[key.Value]:
+			problems = append(problems, fmt.Errorf("config file %s: line %d: unknown key %q", path, key.Line, key.Value))
+		case lines[key.Value] > 0:
+			problems = append(problems, fmt.Errorf("config file %s: line %d: key %q is already set on line %d", path, key.Line, key.Value, lines[key.Value]))
+		case val.Kind != yaml.ScalarNode:
+			problems = append(problems, fmt.Errorf("config file %s: line %d: %s: want a single value", path, val.Line, key.Value))
+		default:
+			lines[key.Value] = key.Line
+			if val.Tag != "!!null" {
+				out[key.Value] = val.Value
+			}
+		}
+	}
+	return out, problems, nil
+}
+
+// parseConfig turns merged raw values into a Config, collecting a problem
+// for every bad value.
+func parseConfig(raw map[string]string) (*Config, []error) {
+	var problems []error
+	bad := func(name, format string, args ...any) {
+		problems = append(problems, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	c := &Config{
+		ARIURL:         raw["ari-url"],
+		ARIUser:        raw["ari-user"],
+		ARIPassword:    raw["ari-password"],
+		ARIApp:         raw["ari-app"],
+		HTTPAddr:       raw["http-addr"],
+		DB:             raw["db"],
+		Directory:      raw["directory"],
+		AdminToken:     raw["admin-token"],
+		DefaultRegion:  strings.ToUpper(raw["default-region"]),
+		Push:           raw["push"],
+		FCMCredentials: raw["fcm-credentials"],
+		FCMProject:     raw["fcm-project"],
+		FCMEndpoint:    raw["fcm-endpoint"],
+		LogFormat:      raw["log-format"],
+		AgentTone:      raw["agent-tone"],
+		DTMFKeys:       raw["dtmf-keys"],
+	}
+
+	if !isHTTPURL(c.ARIURL) {
+		bad("ari-url", "%q is not an http(s) URL", redactURL(c.ARIURL))
+	}
+	if c.ARIUser == "" {
+		bad("ari-user", "is empty")
+	}
+	if c.ARIApp == "" || strings.ContainsAny(c.ARIApp, " \t/,") {
+		bad("ari-app", "%q is not a Stasis application name (non-empty, no spaces, slashes or commas)", c.ARIApp)
+	}
+	if host, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || strings.ContainsAny(host, " /") || !isPort(port) {
+		bad("http-addr", "%q is not host:port (e.g. 127.0.0.1:8080 or :8080)", c.HTTPAddr)
+	}
+	if c.DB == "" {
+		bad("db", "is empty")
+	}
+
+	region := c.DefaultRegion
+	if region != "" && !phone.KnownRegion(region) {
+		bad("default-region", "%q is not a known region", raw["default-region"])
+		region = "" // so supervising-number is checked on its own merits
+	}
+	if raw["supervising-number"] != "" {
+		n, err := phone.Normalize(raw["supervising-number"], region)
+		if err != nil {
+			bad("supervising-number", "%s", earshot.ErrorMessage(err))
+		}
+		c.SupervisingNumber = n
+	}
+
+	switch c.Push {
+	case PushLog, PushOff:
+	case PushFCM:
+		if c.FCMCredentials == "" {
+			bad("push", "fcm needs fcm-credentials")
+		}
+		if c.FCMProject == "" {
+			bad("push", "fcm needs fcm-project")
+		}
+	default:
+		bad("push", "%q is not one of fcm, log, off", c.Push)
+	}
+	if c.FCMEndpoint != "" && !isHTTPURL(c.FCMEndpoint) {
+		bad("fcm-endpoint", "%q is not an http(s) URL", redactURL(c.FCMEndpoint))
+	}
+
+	if err := c.LogLevel.UnmarshalText([]byte(raw["log-level"])); err != nil {
+		bad("log-level", "%q is not one of debug, info, warn, error", raw["log-level"])
+	}
+	if !slices.Contains([]string{"text", "json"}, c.LogFormat) {
+		bad("log-format", "%q is not one of text, json", c.LogFormat)
+	}
+
+	if d, err := time.ParseDuration(raw["offer-ttl"]); err != nil || d < time.Second {
+		bad("offer-ttl", "%q is not a duration of at least 1s (e.g. 2m)", raw["offer-ttl"])
+	} else {
+		c.OfferTTL = d
+	}
+	if !slices.Contains([]string{"off", "connect", "every"}, c.AgentTone) {
+		bad("agent-tone", "%q is not one of off, connect, every", c.AgentTone)
+	}
+	var err error
+	if c.DTMFModes, err = strconv.ParseBool(raw["dtmf-modes"]); err != nil {
+		bad("dtmf-modes", "%q is not true or false", raw["dtmf-modes"])
+	}
+	if !validDTMFKeys(c.DTMFKeys) {
+		bad("dtmf-keys", "%q is not three different DTMF keys (0-9 * # A-D) for listen, whisper and barge", c.DTMFKeys)
+	}
+	if c.OfferCodes, err = strconv.ParseBool(raw["offer-codes"]); err != nil {
+		bad("offer-codes", "%q is not true or false", raw["offer-codes"])
+	}
+	return c, problems
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+func isPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 0 && n <= 65535
+}
+
+func validDTMFKeys(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := range 3 {
+		if !strings.ContainsRune("0123456789*#ABCD", rune(s[i])) || strings.IndexByte(s, s[i]) != i {
+			return false
+		}
+	}
+	return true
+}
+
+// redactURL hides a password in a URL's user info ("http://u:xxxxx@h").
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return s
+	}
+	return u.Redacted()
+}
+
+// ARIBase returns ARI's base URL, ending in "/ari" without a trailing
+// slash: Earshot appends /ari to Asterisk's HTTP base, and also accepts a
+// URL that already ends in /ari or /ari/.
+func (c *Config) ARIBase() string {
+	u := strings.TrimRight(c.ARIURL, "/")
+	if strings.HasSuffix(u, "/ari") {
+		return u
+	}
+	return u + "/ari"
+}
+
+// Redacted returns every setting by name as text for logs and `config
+// check`, with secrets shown as "***" (or "" when unset, so a missing
+// secret still shows) and passwords in URLs masked. Secrets never appear
+// in logs.
+func (c *Config) Redacted() map[string]string {
+	secret := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "***"
+	}
+	return map[string]string{
+		"config":             c.ConfigFile,
+		"ari-url":            redactURL(c.ARIURL),
+		"ari-user":           c.ARIUser,
+		"ari-password":       secret(c.ARIPassword),
+		"ari-app":            c.ARIApp,
+		"http-addr":          c.HTTPAddr,
+		"db":                 c.DB,
+		"directory":          c.Directory,
+		"admin-token":        secret(c.AdminToken),
+		"supervising-number": c.SupervisingNumber,
+		"default-region":     c.DefaultRegion,
+		"push":               c.Push,
+		"fcm-credentials":    c.FCMCredentials,
+		"fcm-project":        c.FCMProject,
+		"fcm-endpoint":       redactURL(c.FCMEndpoint),
+		"log-level":          strings.ToLower(c.LogLevel.String()),
+		"log-format":         c.LogFormat,
+		"offer-ttl":          c.OfferTTL.String(),
+		"agent-tone":         c.AgentTone,
+		"dtmf-modes":         strconv.FormatBool(c.DTMFModes),
+		"dtmf-keys":          c.DTMFKeys,
+		"offer-codes":        strconv.FormatBool(c.OfferCodes),
+	}
+}
+
+// LogValue logs the configuration as its redacted settings, so
+// slog.Any("config", cfg) cannot leak a secret.
+func (c *Config) LogValue() slog.Value {
+	r := c.Redacted()
+	attrs := make([]slog.Attr, 0, len(r))
+	for _, name := range append([]string{"config"}, settingNames()...) {
+		attrs = append(attrs, slog.String(name, r[name]))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// String shows the redacted settings, so printing a Config with %v
+// cannot leak a secret either.
+func (c *Config) String() string {
+	r := c.Redacted()
+	var b strings.Builder
+	for i, name := range settingNames() {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%q", name, r[name])
+	}
+	return b.String()
+}
+
+func settingNames() []string {
+	names := make([]string, len(settings))
+	for i, s := range settings {
+		names[i] = s.name
+	}
+	return names
+}

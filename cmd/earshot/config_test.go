@@ -1,0 +1,361 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// env is a fake environment for LoadConfig.
+type env map[string]string
+
+func (e env) get(name string) string { return e[name] }
+
+// writeConfig writes a config file into a temporary directory.
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "earshot.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestLoadConfig(t *testing.T) {
+	t.Run("Defaults", func(t *testing.T) {
+		c, err := LoadConfig(nil, env{}.get)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Config{
+			ARIURL: "http://127.0.0.1:8088", ARIUser: "earshot", ARIApp: "earshot",
+			HTTPAddr: "127.0.0.1:8080", DB: "earshot.db", DefaultRegion: "FI",
+			Push: PushLog, LogLevel: slog.LevelInfo, LogFormat: "text",
+			OfferTTL: 2 * time.Minute, AgentTone: "connect", DTMFModes: true, DTMFKeys: "456",
+			Args: []string{},
+		}
+		if fmt.Sprintf("%#v", *c) != fmt.Sprintf("%#v", want) {
+			t.Errorf("defaults:\n got %#v\nwant %#v", *c, want)
+		}
+	})
+
+	t.Run("Values", func(t *testing.T) {
+		c, err := LoadConfig([]string{
+			"--ari-url=https://pbx.example:8089/", "--ari-password", "pw",
+			"--http-addr", ":9090", "--supervising-number", "09 1234 599",
+			"--default-region", "fi", "--push", "fcm", "--fcm-credentials", "sa.json",
+			"--fcm-project", "earshot-test", "--fcm-endpoint", "http://127.0.0.1:9999/v1",
+			"--log-level", "debug", "--log-format", "json", "--offer-ttl", "90s",
+			"--agent-tone", "every", "--dtmf-modes=false", "--dtmf-keys", "*0#", "--offer-codes",
+			"import", "--dry-run",
+		}, env{}.get)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case c.SupervisingNumber != "+35891234599":
+			t.Errorf("SupervisingNumber = %q, want it normalised", c.SupervisingNumber)
+		case c.DefaultRegion != "FI":
+			t.Errorf("DefaultRegion = %q", c.DefaultRegion)
+		case c.LogLevel != slog.LevelDebug || c.LogFormat != "json":
+			t.Errorf("log %v %s", c.LogLevel, c.LogFormat)
+		case c.OfferTTL != 90*time.Second || c.AgentTone != "every":
+			t.Errorf("offer-ttl %v, agent-tone %s", c.OfferTTL, c.AgentTone)
+		case c.DTMFModes || c.DTMFKeys != "*0#" || !c.OfferCodes:
+			t.Errorf("dtmf-modes %v, dtmf-keys %q, offer-codes %v", c.DTMFModes, c.DTMFKeys, c.OfferCodes)
+		case c.Push != PushFCM || c.FCMCredentials != "sa.json" || c.FCMProject != "earshot-test" || c.FCMEndpoint != "http://127.0.0.1:9999/v1":
+			t.Errorf("push %+v", c)
+		case !slices.Equal(c.Args, []string{"import", "--dry-run"}):
+			t.Errorf("Args = %q, want the subcommand and its arguments", c.Args)
+		}
+	})
+
+	t.Run("ErrHelp", func(t *testing.T) {
+		_, err := LoadConfig([]string{"-h"}, env{}.get)
+		if !errors.Is(err, flag.ErrHelp) {
+			t.Fatalf("err = %v, want flag.ErrHelp", err)
+		}
+		for _, want := range []string{"--ari-url", "EARSHOT_ARI_URL", "--config", "EARSHOT_CONFIG", "(default http://127.0.0.1:8088)"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("usage lacks %q:\n%s", want, err)
+			}
+		}
+	})
+
+	t.Run("ErrUnknownFlag", func(t *testing.T) {
+		_, err := LoadConfig([]string{"--ari-ulr", "x"}, env{}.get)
+		if err == nil || !strings.Contains(err.Error(), "ari-ulr") {
+			t.Fatalf("err = %v, want one naming the flag", err)
+		}
+	})
+}
+
+// TestLoadConfig_Precedence checks flag > environment > file > default.
+func TestLoadConfig_Precedence(t *testing.T) {
+	file := writeConfig(t, "ari-user: from-file\n")
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  env
+		want string
+	}{
+		{"Default", nil, env{}, "earshot"},
+		{"File", []string{"--config", file}, env{}, "from-file"},
+		{"FileFromEnv", nil, env{"EARSHOT_CONFIG": file}, "from-file"},
+		{"EnvOverFile", []string{"--config", file}, env{"EARSHOT_ARI_USER": "from-env"}, "from-env"},
+		{"EmptyEnvIsUnset", []string{"--config", file}, env{"EARSHOT_ARI_USER": ""}, "from-file"},
+		{"FlagOverEnv", []string{"--config", file, "--ari-user", "from-flag"}, env{"EARSHOT_ARI_USER": "from-env"}, "from-flag"},
+		{"FlagOverDefault", []string{"--ari-user=from-flag"}, env{}, "from-flag"},
+		{"ConfigFlagOverEnv", []string{"--config", file}, env{"EARSHOT_CONFIG": "/nonexistent.yaml"}, "from-file"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := LoadConfig(tt.args, tt.env.get)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.ARIUser != tt.want {
+				t.Errorf("ari-user = %q, want %q", c.ARIUser, tt.want)
+			}
+		})
+	}
+
+	// A bool flag given bare beats an environment variable saying false,
+	// and an explicit false flag beats a true default.
+	t.Run("Bool", func(t *testing.T) {
+		c, err := LoadConfig([]string{"--offer-codes", "--dtmf-modes=false"}, env{"EARSHOT_OFFER_CODES": "false", "EARSHOT_DTMF_MODES": "true"}.get)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.OfferCodes || c.DTMFModes {
+			t.Errorf("offer-codes %v, dtmf-modes %v", c.OfferCodes, c.DTMFModes)
+		}
+	})
+}
+
+// TestLoadConfig_Env sets each setting through its environment variable.
+func TestLoadConfig_Env(t *testing.T) {
+	for name, want := range map[string]string{
+		"ari-url":            "EARSHOT_ARI_URL",
+		"fcm-credentials":    "EARSHOT_FCM_CREDENTIALS",
+		"supervising-number": "EARSHOT_SUPERVISING_NUMBER",
+		"config":             "EARSHOT_CONFIG",
+	} {
+		if got := envName(name); got != want {
+			t.Errorf("envName(%q) = %q, want %q", name, got, want)
+		}
+	}
+	e := env{
+		"EARSHOT_ARI_URL": "http://pbx:8088/ari", "EARSHOT_ARI_USER": "u", "EARSHOT_ARI_PASSWORD": "p",
+		"EARSHOT_ARI_APP": "app", "EARSHOT_HTTP_ADDR": "0.0.0.0:80", "EARSHOT_DB": "/var/lib/earshot.db",
+		"EARSHOT_DIRECTORY": "dir.yaml", "EARSHOT_ADMIN_TOKEN": "tok", "EARSHOT_SUPERVISING_NUMBER": "+35891234599",
+		"EARSHOT_DEFAULT_REGION": "SE", "EARSHOT_PUSH": "fcm", "EARSHOT_FCM_CREDENTIALS": "sa.json",
+		"EARSHOT_FCM_PROJECT": "proj", "EARSHOT_FCM_ENDPOINT": "https://fcm.example/v1", "EARSHOT_LOG_LEVEL": "warn",
+		"EARSHOT_LOG_FORMAT": "json", "EARSHOT_OFFER_TTL": "5m", "EARSHOT_AGENT_TONE": "off",
+		"EARSHOT_DTMF_MODES": "0", "EARSHOT_DTMF_KEYS": "123", "EARSHOT_OFFER_CODES": "1",
+	}
+	c, err := LoadConfig(nil, e.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		ARIURL: "http://pbx:8088/ari", ARIUser: "u", ARIPassword: "p", ARIApp: "app", HTTPAddr: "0.0.0.0:80",
+		DB: "/var/lib/earshot.db", Directory: "dir.yaml", AdminToken: "tok", SupervisingNumber: "+35891234599",
+		DefaultRegion: "SE", Push: "fcm", FCMCredentials: "sa.json", FCMProject: "proj",
+		FCMEndpoint: "https://fcm.example/v1", LogLevel: slog.LevelWarn, LogFormat: "json", OfferTTL: 5 * time.Minute,
+		AgentTone: "off", DTMFModes: false, DTMFKeys: "123", OfferCodes: true, Args: []string{},
+	}
+	if fmt.Sprintf("%#v", *c) != fmt.Sprintf("%#v", want) {
+		t.Errorf("from the environment:\n got %#v\nwant %#v", *c, want)
+	}
+	// Every setting has its variable: the table above covers them all.
+	for _, s := range settings {
+		if _, ok := e[envName(s.name)]; !ok {
+			t.Errorf("setting %s not covered", s.name)
+		}
+	}
+}
+
+func TestLoadConfig_File(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		path := writeConfig(t, `
+# Scalars of any YAML type are read as text.
+ari-url: http://pbx:8088
+ari-password: "s3cret"
+dtmf-keys: 456
+dtmf-modes: false
+offer-ttl: 45s
+supervising-number: "+358 9 1234 599"
+directory: ~
+`)
+		c, err := LoadConfig(nil, env{"EARSHOT_CONFIG": path}.get)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ARIURL != "http://pbx:8088" || c.ARIPassword != "s3cret" || c.DTMFKeys != "456" || c.DTMFModes ||
+			c.OfferTTL != 45*time.Second || c.SupervisingNumber != "+35891234599" || c.Directory != "" || c.ConfigFile != path {
+			t.Errorf("from the file: %#v", *c)
+		}
+	})
+	t.Run("Empty", func(t *testing.T) {
+		if _, err := LoadConfig([]string{"--config", writeConfig(t, "")}, env{}.get); err != nil {
+			t.Fatal(err)
+		}
+	})
+	for _, tt := range []struct {
+		name, text string
+		want       []string
+	}{
+		{"ErrUnknownKey", "ari-user: x\nari-passwrd: y\nadmin_token: z\n", []string{
+			`line 2: unknown key "ari-passwrd"`, `line 3: unknown key "admin_token"`,
+		}},
+		{"ErrConfigKey", "config: other.yaml\n", []string{`line 1: unknown key "config"`}},
+		{"ErrDuplicate", "db: a.db\ndb: b.db\n", []string{`line 2: key "db" is already set on line 1`}},
+		{"ErrNotScalar", "dtmf-keys: [4, 5, 6]\n", []string{`line 1: dtmf-keys: want a single value`}},
+		{"ErrNotMapping", "- db\n", []string{"line 1: want a mapping"}},
+		{"ErrSyntax", "db: 'a\n", []string{"config file"}},
+		{"ErrValueToo", "bogus: 1\npush: carrier-pigeon\n", []string{`unknown key "bogus"`, `push: "carrier-pigeon" is not one of fcm, log, off`}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadConfig([]string{"--config", writeConfig(t, tt.text)}, env{}.get)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+	t.Run("ErrNotExist", func(t *testing.T) {
+		_, err := LoadConfig([]string{"--config", filepath.Join(t.TempDir(), "missing.yaml")}, env{}.get)
+		if !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("err = %v, want os.ErrNotExist", err)
+		}
+	})
+}
+
+func TestLoadConfig_Validation(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--ari-url", "ftp://x"}, `ari-url: "ftp://x" is not an http(s) URL`},
+		{[]string{"--ari-url", "127.0.0.1:8088"}, `ari-url: "127.0.0.1:8088" is not an http(s) URL`},
+		{[]string{"--ari-url", "ftp://u:hunter2@x"}, `ari-url: "ftp://u:xxxxx@x" is not an http(s) URL`},
+		{[]string{"--ari-user", ""}, "ari-user: is empty"},
+		{[]string{"--ari-app", "ear shot"}, `ari-app: "ear shot" is not a Stasis application name`},
+		{[]string{"--http-addr", "8080"}, `http-addr: "8080" is not host:port`},
+		{[]string{"--http-addr", "localhost:http"}, `http-addr: "localhost:http" is not host:port`},
+		{[]string{"--http-addr", "localhost:70000"}, `http-addr: "localhost:70000" is not host:port`},
+		{[]string{"--db", ""}, "db: is empty"},
+		{[]string{"--default-region", "XX"}, `default-region: "XX" is not a known region`},
+		{[]string{"--supervising-number", "abc"}, `supervising-number: phone number "abc" is not a valid number`},
+		{[]string{"--supervising-number", "091234599", "--default-region", ""}, `supervising-number: phone number "091234599" is not a valid number: no country code`},
+		{[]string{"--push", "apns"}, `push: "apns" is not one of fcm, log, off`},
+		{[]string{"--push", "fcm", "--fcm-project", "p"}, "push: fcm needs fcm-credentials"},
+		{[]string{"--push", "fcm", "--fcm-credentials", "sa.json"}, "push: fcm needs fcm-project"},
+		{[]string{"--fcm-endpoint", "fcm.googleapis.com"}, `fcm-endpoint: "fcm.googleapis.com" is not an http(s) URL`},
+		{[]string{"--log-level", "verbose"}, `log-level: "verbose" is not one of debug, info, warn, error`},
+		{[]string{"--log-format", "xml"}, `log-format: "xml" is not one of text, json`},
+		{[]string{"--offer-ttl", "2"}, `offer-ttl: "2" is not a duration`},
+		{[]string{"--offer-ttl", "10ms"}, `offer-ttl: "10ms" is not a duration of at least 1s`},
+		{[]string{"--agent-tone", "always"}, `agent-tone: "always" is not one of off, connect, every`},
+		{[]string{"--dtmf-modes=maybe"}, `dtmf-modes: "maybe" is not true or false`},
+		{[]string{"--offer-codes=yes"}, `offer-codes: "yes" is not true or false`},
+		{[]string{"--dtmf-keys", "45"}, `dtmf-keys: "45" is not three different DTMF keys`},
+		{[]string{"--dtmf-keys", "445"}, `dtmf-keys: "445" is not three different DTMF keys`},
+		{[]string{"--dtmf-keys", "45x"}, `dtmf-keys: "45x" is not three different DTMF keys`},
+	} {
+		_, err := LoadConfig(tt.args, env{}.get)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("LoadConfig(%q): err = %v, want %q", tt.args, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("LoadConfig(%q): error shows the password: %v", tt.args, err)
+		}
+	}
+
+	t.Run("AllAtOnce", func(t *testing.T) {
+		_, err := LoadConfig([]string{"--ari-url", "ftp://x", "--push", "fcm", "--log-format", "xml"}, env{"EARSHOT_DEFAULT_REGION": "XX"}.get)
+		if err == nil {
+			t.Fatal("no error")
+		}
+		for _, w := range []string{"ari-url:", "default-region:", "push: fcm needs fcm-credentials", "push: fcm needs fcm-project", "log-format:"} {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("error lacks %q:\n%v", w, err)
+			}
+		}
+	})
+}
+
+func TestConfig_ARIBase(t *testing.T) {
+	for _, tt := range []struct{ url, want string }{
+		{"http://127.0.0.1:8088", "http://127.0.0.1:8088/ari"},
+		{"http://127.0.0.1:8088/", "http://127.0.0.1:8088/ari"},
+		{"http://127.0.0.1:8088/ari", "http://127.0.0.1:8088/ari"},
+		{"http://127.0.0.1:8088/ari/", "http://127.0.0.1:8088/ari"},
+		{"https://pbx.example/asterisk", "https://pbx.example/asterisk/ari"},
+		{"https://pbx.example/asterisk/ari//", "https://pbx.example/asterisk/ari"},
+		{"http://pbx/safari", "http://pbx/safari/ari"},
+	} {
+		c := &Config{ARIURL: tt.url}
+		if got := c.ARIBase(); got != tt.want {
+			t.Errorf("ARIBase(%q) = %q, want %q", tt.url, got, tt.want)
+		}
+	}
+}
+
+func TestConfig_Redacted(t *testing.T) {
+	const (
+		password = "ari-hunter2"
+		token    = "admin-hunter2"
+		urlPass  = "url-hunter2"
+	)
+	c, err := LoadConfig([]string{
+		"--ari-password", password, "--admin-token", token,
+		"--ari-url", "http://earshot:" + urlPass + "@pbx:8088",
+	}, env{}.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Redacted()
+	if r["ari-password"] != "***" || r["admin-token"] != "***" {
+		t.Errorf("secrets: ari-password %q, admin-token %q", r["ari-password"], r["admin-token"])
+	}
+	if r["ari-url"] != "http://earshot:xxxxx@pbx:8088" || r["ari-user"] != "earshot" || r["dtmf-modes"] != "true" || r["offer-ttl"] != "2m0s" || r["log-level"] != "info" {
+		t.Errorf("Redacted = %v", r)
+	}
+	for _, s := range settings {
+		if _, ok := r[s.name]; !ok {
+			t.Errorf("Redacted lacks %s", s.name)
+		}
+	}
+	if empty := (&Config{}).Redacted(); empty["ari-password"] != "" {
+		t.Errorf("unset secret shows as %q, want empty", empty["ari-password"])
+	}
+
+	// Whatever way the configuration reaches a log, no secret comes along.
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	log.Info("starting", "config", c)
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("starting", slog.Any("config", c))
+	fmt.Fprintf(&buf, "%v %+v %s\n", c, c, c)
+	out := buf.String()
+	for _, secret := range []string{password, token, urlPass} {
+		if strings.Contains(out, secret) {
+			t.Errorf("%q leaked:\n%s", secret, out)
+		}
+	}
+	if !strings.Contains(out, `"ari-password":"***"`) || !strings.Contains(out, `"dtmf-keys":"456"`) {
+		t.Errorf("log lacks the redacted settings:\n%s", out)
+	}
+}

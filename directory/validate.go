@@ -1,0 +1,279 @@
+package directory
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/earshot/earshot"
+	"github.com/earshot/earshot/phone"
+)
+
+// knownFeatures are the organization features Earshot acts on; any other
+// name is a typo that would leave a feature silently off.
+var knownFeatures = []string{earshot.FeatureSupervising}
+
+// knownRoles are the roles a user may have.
+var knownRoles = []string{earshot.RoleSupervisor, earshot.RoleAgent}
+
+// validator checks a decoded file and builds the File, collecting every
+// problem rather than stopping at the first.
+type validator struct {
+	doc      *fileDoc
+	region   string
+	problems []Problem
+
+	orgs  map[string]int // id → index of its first entry
+	users map[string]int
+	pools map[string]int
+}
+
+// addf records a problem with field of entry i of a section ("" for the
+// entry as a whole).
+func (v *validator) addf(sec string, i int, field, format string, args ...any) {
+	v.problems = append(v.problems, Problem{
+		Line:    v.doc.line(sec, i, field),
+		Place:   v.doc.place(sec, i),
+		Message: fmt.Sprintf(format, args...),
+	})
+}
+
+func (v *validator) validate() *File {
+	doc := v.doc
+	f := &File{
+		Orgs:  make([]earshot.Organization, len(doc.Organizations)),
+		Users: make([]earshot.User, len(doc.Users)),
+		Pools: make([]earshot.Pool, len(doc.Pools)),
+	}
+	// Index ids first: users refer to pools and pools to users.
+	v.orgs = v.index(secOrgs, len(doc.Organizations), func(i int) string { return doc.Organizations[i].ID })
+	v.users = v.index(secUsers, len(doc.Users), func(i int) string { return doc.Users[i].ID })
+	v.pools = v.index(secPools, len(doc.Pools), func(i int) string { return doc.Pools[i].ID })
+
+	for i, d := range doc.Organizations {
+		f.Orgs[i] = v.org(i, d)
+	}
+	phones := map[string]int{}
+	endpoints := map[string]int{}
+	for i, d := range doc.Users {
+		f.Users[i] = v.user(i, d, phones, endpoints)
+	}
+	numbers := map[string]int{}
+	for i, d := range doc.Pools {
+		f.Pools[i] = v.pool(i, d, numbers)
+	}
+	return f
+}
+
+// index maps ids to entries and reports missing, malformed and repeated ids.
+func (v *validator) index(sec string, n int, id func(int) string) map[string]int {
+	m := make(map[string]int, n)
+	for i := range n {
+		switch first, dup := m[id(i)]; {
+		case id(i) == "":
+			v.addf(sec, i, "id", "id is missing")
+		case dup:
+			v.addf(sec, i, "id", "id %q is already used by %s", id(i), v.doc.place(sec, first))
+		default:
+			if why := checkID(id(i)); why != "" {
+				v.addf(sec, i, "id", "id %q %s", id(i), why)
+			}
+			m[id(i)] = i
+		}
+	}
+	return m
+}
+
+// checkID returns why id is unusable, or "". Ids appear in URLs, in the
+// dialplan (EARSHOT_POOL=<pool id>) and in store keys, so they keep to a
+// set of characters safe in all three.
+func checkID(id string) string {
+	if len(id) > 128 {
+		return "is longer than 128 bytes"
+	}
+	for _, c := range id {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune("._-@+", c)) {
+			return "may contain only letters, digits and . _ - @ +"
+		}
+	}
+	return ""
+}
+
+func (v *validator) org(i int, d orgDoc) earshot.Organization {
+	o := earshot.Organization{ID: d.ID, Name: d.Name, Features: []string{}}
+	if o.Name == "" {
+		o.Name = o.ID
+	}
+	for _, feat := range d.Features {
+		switch {
+		case !slices.Contains(knownFeatures, feat):
+			v.addf(secOrgs, i, "features", "feature %q is not one of %s", feat, strings.Join(knownFeatures, ", "))
+		case slices.Contains(o.Features, feat):
+			v.addf(secOrgs, i, "features", "feature %q is listed twice", feat)
+		default:
+			o.Features = append(o.Features, feat)
+		}
+	}
+	return o
+}
+
+func (v *validator) user(i int, d userDoc, phones, endpoints map[string]int) earshot.User {
+	u := earshot.User{
+		ID:           d.ID,
+		Org:          d.Org,
+		Name:         d.Name,
+		Roles:        []string{},
+		Endpoint:     d.Endpoint,
+		PasswordHash: d.PasswordHash,
+	}
+	if u.Name == "" {
+		u.Name = u.ID
+	}
+	v.orgRef(secUsers, i, d.Org)
+
+	if len(d.Roles) == 0 {
+		v.addf(secUsers, i, "roles", "roles are missing (%s)", strings.Join(knownRoles, ", "))
+	}
+	for _, role := range d.Roles {
+		switch {
+		case !slices.Contains(knownRoles, role):
+			v.addf(secUsers, i, "roles", "role %q is not one of %s", role, strings.Join(knownRoles, ", "))
+		case slices.Contains(u.Roles, role):
+			v.addf(secUsers, i, "roles", "role %q is listed twice", role)
+		default:
+			u.Roles = append(u.Roles, role)
+		}
+	}
+
+	switch {
+	case d.Password != "" && d.PasswordHash != "":
+		v.addf(secUsers, i, "password_hash", "set password or password_hash, not both")
+	case len(d.Password) > 72:
+		// bcrypt reads at most 72 bytes; refuse rather than truncate.
+		v.addf(secUsers, i, "password", "password is longer than 72 bytes")
+	case d.PasswordHash != "":
+		if why := checkHash(d.PasswordHash); why != "" {
+			v.addf(secUsers, i, "password_hash", "password_hash %s", why)
+		}
+	}
+
+	agent := slices.Contains(d.Roles, earshot.RoleAgent)
+	switch {
+	case d.Endpoint == "" && agent:
+		v.addf(secUsers, i, "", "agent needs an endpoint such as PJSIP/1001")
+	case d.Endpoint == "":
+	case !agent:
+		v.addf(secUsers, i, "endpoint", "endpoint %q is set but the user is not an agent", d.Endpoint)
+	default:
+		if why := checkEndpoint(d.Endpoint); why != "" {
+			v.addf(secUsers, i, "endpoint", "endpoint %q %s", d.Endpoint, why)
+		} else if first, dup := endpoints[endpointKey(d.Endpoint)]; dup {
+			v.addf(secUsers, i, "endpoint", "endpoint %q is already bound to %s", d.Endpoint, v.doc.place(secUsers, first))
+		} else {
+			endpoints[endpointKey(d.Endpoint)] = i
+		}
+	}
+
+	if d.PhoneNumber != "" {
+		n, err := phone.Normalize(d.PhoneNumber, v.region)
+		switch first, dup := phones[n]; {
+		case err != nil:
+			v.addf(secUsers, i, "phone_number", "phone_number: %s", earshot.ErrorMessage(err))
+		case dup:
+			v.addf(secUsers, i, "phone_number", "phone_number %s is already used by %s", n, v.doc.place(secUsers, first))
+		default:
+			phones[n] = i
+			u.PhoneNumber = n
+		}
+	}
+
+	if len(d.Pools) > 0 && !slices.Contains(d.Roles, earshot.RoleSupervisor) {
+		v.addf(secUsers, i, "pools", "pools (the supervising scope) is set but the user is not a supervisor")
+	}
+	for _, p := range d.Pools {
+		j, ok := v.pools[p]
+		switch {
+		case !ok:
+			v.addf(secUsers, i, "pools", "pool %q does not exist", p)
+		case v.doc.Pools[j].Org != d.Org:
+			v.addf(secUsers, i, "pools", "pool %q is in org %q, not %q", p, v.doc.Pools[j].Org, d.Org)
+		case slices.Contains(u.Pools, p):
+			v.addf(secUsers, i, "pools", "pool %q is listed twice", p)
+		default:
+			u.Pools = append(u.Pools, p)
+		}
+	}
+	return u
+}
+
+func (v *validator) pool(i int, d poolDoc, numbers map[string]int) earshot.Pool {
+	p := earshot.Pool{ID: d.ID, Org: d.Org, Name: d.Name, Members: []string{}}
+	if p.Name == "" {
+		p.Name = p.ID
+	}
+	v.orgRef(secPools, i, d.Org)
+	if d.Number != "" {
+		n, err := phone.Normalize(d.Number, v.region)
+		switch first, dup := numbers[n]; {
+		case err != nil:
+			v.addf(secPools, i, "number", "number: %s", earshot.ErrorMessage(err))
+		case dup:
+			v.addf(secPools, i, "number", "number %s is already used by %s", n, v.doc.place(secPools, first))
+		default:
+			numbers[n] = i
+			p.Number = n
+		}
+	}
+	for _, m := range d.Members {
+		j, ok := v.users[m]
+		switch {
+		case !ok:
+			v.addf(secPools, i, "members", "member %q does not exist", m)
+		case v.doc.Users[j].Org != d.Org:
+			v.addf(secPools, i, "members", "member %q is in org %q, not %q", m, v.doc.Users[j].Org, d.Org)
+		case !slices.Contains(v.doc.Users[j].Roles, earshot.RoleAgent):
+			v.addf(secPools, i, "members", "member %q is not an agent", m)
+		case slices.Contains(p.Members, m):
+			v.addf(secPools, i, "members", "member %q is listed twice", m)
+		default:
+			p.Members = append(p.Members, m)
+		}
+	}
+	return p
+}
+
+// orgRef reports an entry's org that is missing or unknown.
+func (v *validator) orgRef(sec string, i int, org string) {
+	if org == "" {
+		v.addf(sec, i, "", "org is missing")
+	} else if _, ok := v.orgs[org]; !ok {
+		v.addf(sec, i, "org", "org %q does not exist", org)
+	}
+}
+
+// checkHash returns why hash is not a bcrypt or argon2id hash in the
+// usual encodings, or "". It checks the form only; a wrong hash shows at
+// sign-in.
+func checkHash(hash string) string {
+	switch {
+	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
+		if _, err := bcrypt.Cost([]byte(hash)); err != nil {
+			return fmt.Sprintf("is not a valid bcrypt hash (%v)", err)
+		}
+		return ""
+	case strings.HasPrefix(hash, "$argon2id$"):
+		if _, err := parseArgon2id(hash); err != nil {
+			return fmt.Sprintf("is not a valid argon2id hash (%v)", err)
+		}
+		return ""
+	}
+	return `is neither a bcrypt ("$2a$", "$2b$", "$2y$") nor an argon2id ("$argon2id$") hash`
+}
+
+// sortProblems orders problems by line, keeping the order found within a line.
+func sortProblems(ps []Problem) {
+	slices.SortStableFunc(ps, func(a, b Problem) int { return cmp.Compare(a.Line, b.Line) })
+}
