@@ -127,6 +127,9 @@ func New(cfg Config) (*App, error) {
 	return a, nil
 }
 
+// Tracker returns the service-call tracker.
+func (a *App) Tracker() *Tracker { return a.tracker }
+
 // Client returns the ARI REST client.
 func (a *App) Client() *Client { return a.client }
 
@@ -157,6 +160,7 @@ func (a *App) Run(ctx context.Context) error {
 	bg.Wait()
 	// Sessions saw ctx end too; wait for their cleanup.
 	a.wg.Wait()
+	a.client.Close()
 	return nil
 }
 

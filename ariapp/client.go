@@ -49,12 +49,16 @@ func NewClient(o Options) *Client {
 		http: &http.Client{
 			Timeout: o.Timeout,
 			Transport: &http.Transport{
-				MaxIdleConnsPerHost: 32,
+				MaxIdleConnsPerHost: 8,
 				IdleConnTimeout:     90 * time.Second,
 			},
 		},
 	}
 }
+
+// Close releases idle connections: each one holds a session (and a
+// thread) in Asterisk's HTTP server until it times out.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
 
 // BaseURL returns Asterisk's ARI base URL (ending in "/ari") for an HTTP
 // base URL that may or may not already end in "/ari".
@@ -190,9 +194,11 @@ func (c *Client) Answer(ctx context.Context, channelID string) error {
 	return c.do(ctx, http.MethodPost, "/channels/"+url.PathEscape(channelID)+"/answer", nil, nil)
 }
 
-// Play starts media (e.g. "sound:beep") on a channel with a chosen playback id.
-func (c *Client) Play(ctx context.Context, channelID, playbackID, media string) error {
-	q := url.Values{"media": {media}, "playbackId": {playbackID}}
+// Play starts media (e.g. "sound:beep") on a channel with a chosen
+// playback id; several media play one after another. (ARI splits a media
+// value at commas, so a tone list must be given as separate media.)
+func (c *Client) Play(ctx context.Context, channelID, playbackID string, media ...string) error {
+	q := url.Values{"media": media, "playbackId": {playbackID}}
 	return c.do(ctx, http.MethodPost, "/channels/"+url.PathEscape(channelID)+"/play", q, nil)
 }
 
@@ -205,6 +211,14 @@ func (c *Client) CreateBridge(ctx context.Context, bridgeID, name string) error 
 // AddChannels puts channels into a bridge.
 func (c *Client) AddChannels(ctx context.Context, bridgeID string, channelIDs ...string) error {
 	q := url.Values{"channel": {strings.Join(channelIDs, ",")}}
+	return c.do(ctx, http.MethodPost, "/bridges/"+url.PathEscape(bridgeID)+"/addChannel", q, nil)
+}
+
+// AddAbsorbingDTMF puts one channel into a bridge with its DTMF absorbed:
+// Asterisk still reports the digits (ChannelDtmfReceived) but they go no
+// further into the bridge.
+func (c *Client) AddAbsorbingDTMF(ctx context.Context, bridgeID, channelID string) error {
+	q := url.Values{"channel": {channelID}, "absorbDTMF": {"true"}}
 	return c.do(ctx, http.MethodPost, "/bridges/"+url.PathEscape(bridgeID)+"/addChannel", q, nil)
 }
 
@@ -221,7 +235,10 @@ func (c *Client) DeleteBridge(ctx context.Context, bridgeID string) error {
 // answered, continues in Context/Extension (priority 1).
 type OriginateRequest struct {
 	Endpoint, Context, Extension, CallerID string
-	Variables                              map[string]string
+	// Formats pins the codecs of a Local channel (e.g. "slin"): without
+	// it Local channels negotiate 192 kHz signed linear, ~8× the CPU.
+	Formats   string
+	Variables map[string]string
 }
 
 // Originate places a call (used by the demo CLI and the test harness).
@@ -230,8 +247,20 @@ func (c *Client) Originate(ctx context.Context, r OriginateRequest) (ari.Channel
 	if r.CallerID != "" {
 		q.Set("callerId", r.CallerID)
 	}
+	if r.Formats != "" {
+		q.Set("formats", r.Formats)
+	}
 	var ch ari.ChannelData
 	body := map[string]any{"variables": r.Variables}
 	err := c.doJSON(ctx, http.MethodPost, "/channels", q, body, &ch)
 	return ch, err
+}
+
+// StopPlayback stops a playback; one already finished counts as done.
+func (c *Client) StopPlayback(ctx context.Context, playbackID string) error {
+	err := c.do(ctx, http.MethodDelete, "/playbacks/"+url.PathEscape(playbackID), nil, nil)
+	if IsNotFound(err) {
+		return nil
+	}
+	return err
 }

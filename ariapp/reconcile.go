@@ -167,11 +167,16 @@ func (a *App) noticeAndHangup(id string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		// The notice is a courtesy; the hang-up is what matters.
-		if err := a.client.Play(ctx, id, a.objectID(newSessionID(), "pb", 1), "sound:vm-goodbye"); err == nil {
+		err := a.playNotice(ctx, id, func(d time.Duration) bool {
 			select {
-			case <-time.After(1500 * time.Millisecond):
+			case <-time.After(d):
+				return true
 			case <-ctx.Done():
+				return false
 			}
+		})
+		if err != nil {
+			a.log.Warn("play notice to leftover supervisor leg", "channel", id, "error", err)
 		}
 		if err := a.client.Hangup(ctx, id); err != nil {
 			a.log.Error("hang up leftover supervisor leg", "channel", id, "error", err)

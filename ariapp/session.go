@@ -220,19 +220,8 @@ func (s *session) reject(ctx context.Context, reason string, offer earshot.Offer
 		Kind: earshot.AuditReject, Org: s.sup.Org, Supervisor: s.sup.ID, Agent: offer.Agent,
 		CallID: offer.CallID, Caller: s.caller, Reason: reason,
 	})
-	media := "sound:cannot-complete-as-dialed"
-	if reason == earshot.RejectBadCode {
-		media = "sound:vm-invalid-password"
-	}
 	if err := s.answer(ctx); err == nil {
-		pb := s.app.objectID(s.id, "pb", s.next())
-		s.app.route(pb, s)
-		if err := s.app.client.Play(ctx, s.channel, pb, media); err == nil {
-			_, _ = s.await(ctx, 8*time.Second, func(e ari.Event) bool {
-				p, ok := e.(*ari.PlaybackFinished)
-				return ok && p.Playback.ID == pb
-			})
-		}
+		s.notice(ctx)
 	}
 	if err := s.app.client.Hangup(ctx, s.channel); err != nil {
 		s.log.Error("hang up rejected supervisor leg", "error", err)
@@ -240,6 +229,46 @@ func (s *session) reject(ctx context.Context, reason string, offer earshot.Offer
 }
 
 func (s *session) next() int { s.seq++; return s.seq }
+
+// Notice is what a rejected supervising call hears before Earshot hangs
+// up: one cycle of the Special Information Tone (950, 1400, 1800 Hz), the
+// network's "this call cannot be completed" signal. It is tonal and
+// language-free, and none of its frequencies is a party's test tone.
+var Notice = []string{"tone:950", "tone:1400", "tone:1800"}
+
+// NoticeDuration is how long a rejected caller hears the notice.
+const NoticeDuration = 1100 * time.Millisecond
+
+// notice plays the SIT for NoticeDuration, ending early if the caller
+// hangs up. A tone playback never ends by itself, so each tone is stopped
+// by starting the next.
+func (s *session) notice(ctx context.Context) {
+	if err := s.app.playNotice(ctx, s.channel, func(d time.Duration) bool {
+		_, err := s.await(ctx, d, func(ari.Event) bool { return false })
+		return !errors.Is(err, errSupervisorGone) && ctx.Err() == nil
+	}); err != nil {
+		s.log.Warn("play notice", "error", err)
+	}
+}
+
+// playNotice plays each SIT tone for a third of NoticeDuration on a
+// channel; wait returns false to cut it short.
+func (a *App) playNotice(ctx context.Context, channel string, wait func(time.Duration) bool) error {
+	id := newSessionID()
+	for i, tone := range Notice {
+		pb := a.objectID(id, "notice", i+1)
+		if err := a.client.Play(ctx, channel, pb, tone); err != nil {
+			return err
+		}
+		if !wait(NoticeDuration / time.Duration(len(Notice))) {
+			return nil
+		}
+		if err := a.client.StopPlayback(ctx, pb); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // whisper is the snoop whisper direction for each mode (DESIGN §2):
 // "out" is the audio sent to the agent; "in" would reach the customer.
@@ -278,8 +307,14 @@ func (s *session) connect(ctx context.Context) error {
 	if err := s.awaitStasis(ctx, snoop); err != nil {
 		return err
 	}
-	if err := a.client.AddChannels(ctx, s.bridge, s.channel, snoop); err != nil {
-		return fmt.Errorf("add supervisor and snoop to bridge: %w", err)
+	// The supervisor's keys switch modes; they must reach neither the
+	// agent nor the customer (and DTMF crossing into a snoop while it is
+	// swapped has deadlocked Asterisk 22 in tests).
+	if err := a.client.AddAbsorbingDTMF(ctx, s.bridge, s.channel); err != nil {
+		return fmt.Errorf("add supervisor to bridge: %w", err)
+	}
+	if err := a.client.AddChannels(ctx, s.bridge, snoop); err != nil {
+		return fmt.Errorf("add snoop to bridge: %w", err)
 	}
 	s.snoop = snoop
 	s.mode = earshot.ModeListen

@@ -53,7 +53,6 @@ type Harness struct {
 	inBridge  map[string]string          // channel id → bridge id
 	members   map[string]map[string]bool // bridge id → channel ids
 	destroyed map[string]time.Time       // channel id → when it was destroyed
-	answered  map[string]time.Time       // channel id → when it answered
 	notify    chan struct{}              // closed and replaced on every change
 	calls     []*Call
 }
@@ -72,7 +71,6 @@ func New(tb testing.TB) *Harness {
 		inBridge:  map[string]string{},
 		members:   map[string]map[string]bool{},
 		destroyed: map[string]time.Time{},
-		answered:  map[string]time.Time{},
 		notify:    make(chan struct{}),
 	}
 	opts := ariapp.Options{URL: env.URL, User: env.User, Password: env.Password}
@@ -94,6 +92,7 @@ func New(tb testing.TB) *Harness {
 		h.hangupAll()
 		cancel()
 		<-done
+		h.client.Close()
 	})
 	select {
 	case <-ready:
@@ -144,9 +143,7 @@ func (h *Harness) handle(e ari.Event) {
 		h.track(e.Channel)
 	case *ari.ChannelStateChange:
 		h.track(e.Channel)
-		if _, ok := h.answered[e.Channel.ID]; !ok && e.Channel.State == "Up" {
-			h.answered[e.Channel.ID] = time.Time(e.Timestamp)
-		}
+
 	case *ari.ChannelVarset:
 		h.track(e.Channel)
 	case *ari.Dial:
@@ -234,11 +231,12 @@ type Call struct {
 	// Legs are the other halves: the customer's pool-side channel, the
 	// agent leg (bound to the agent's endpoint), the supervisor's leg.
 	Customer, AgentLeg, SupervisorLeg string
-	Agent                              string
+	Agent                             string
 }
 
 // Service places a service (or direct) call and waits until the agent
-// has answered and is bridged with the customer.
+// has answered, is bridged with the customer, and both phones' recordings
+// are running (StartLag).
 func (h *Harness) Service(ctx context.Context, o ServiceOpts) (*Call, error) {
 	if o.Via == "" {
 		o.Via = ViaDial
@@ -253,7 +251,7 @@ func (h *Harness) Service(ctx context.Context, o ServiceOpts) (*Call, error) {
 	}
 	ch, err := h.client.Originate(ctx, ariapp.OriginateRequest{
 		Endpoint: "Local/customer@earshot-test-phones/n", Context: "earshot-test-pools", Extension: ext,
-		CallerID: o.CustomerNumber,
+		CallerID: o.CustomerNumber, Formats: "slin",
 		Variables: map[string]string{
 			"__CALL_ID": c.ID, "__TONE_customer": toneArg(o.CustomerTone, CustomerHz),
 			"__TONE_" + o.Agent: toneArg(o.AgentTone, AgentHz), "AGENT": o.Agent,
@@ -279,7 +277,12 @@ func (h *Harness) Service(ctx context.Context, o ServiceOpts) (*Call, error) {
 		}
 		return false
 	})
-	return c, err
+	if err != nil {
+		return c, err
+	}
+	// There is no event for "MixMonitor has started writing".
+	time.Sleep(StartLag)
+	return c, nil
 }
 
 // SupervisorOpts describe a supervisor calling the supervising number.
@@ -292,18 +295,20 @@ type SupervisorOpts struct {
 }
 
 // Supervisor places a call to the supervising number; it returns once
-// Asterisk has accepted it (not once Earshot has connected it).
+// Asterisk has accepted it (not once Earshot has connected it). The call
+// reaches Earshot StartLag after answering, so its recording covers
+// everything Earshot does.
 func (h *Harness) Supervisor(ctx context.Context, o SupervisorOpts) (*Call, error) {
 	c := &Call{h: h, ID: "sup-" + randHex(6), Phones: map[string]string{}}
 	vars := map[string]string{
-		"EARSHOT_APP": o.App, "__CALL_ID": c.ID, "__TONE_" + o.Name: toneArg(o.Tone, SupervisorHz),
+		"EARSHOT_APP": o.App, "PRE_STASIS_WAIT": fmt.Sprintf("%.3f", StartLag.Seconds()), "__CALL_ID": c.ID, "__TONE_" + o.Name: toneArg(o.Tone, SupervisorHz),
 	}
 	if o.Digits != "" {
 		vars["__DIGITS_"+o.Name] = o.Digits
 	}
 	ch, err := h.client.Originate(ctx, ariapp.OriginateRequest{
 		Endpoint: "Local/" + o.Name + "@earshot-test-phones/n", Context: "earshot-test-supervise",
-		Extension: SupervisingNumber, CallerID: o.Number, Variables: vars,
+		Extension: SupervisingNumber, CallerID: o.Number, Formats: "slin", Variables: vars,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("originate supervisor: %w", err)

@@ -13,19 +13,20 @@ import (
 	"github.com/earshot/earshot/internal/audio"
 )
 
-// RecordingLag is how much of the end of a call a recording misses:
-// MixMonitor drops the audio it had buffered (~0.5 s) at hang-up. Keep a
-// call up this long after the last instant a test measures.
-const RecordingLag = 700 * time.Millisecond
+// StartLag is how much of the start of a call a recording misses:
+// MixMonitor writes its first frame ~0.5 s after the phone answers
+// (measured: 505–527 ms), then keeps time to the hang-up. Measure nothing
+// in a phone's first StartLag.
+const StartLag = 700 * time.Millisecond
 
 // Heard is what one party's phone recorded, placed on the wall clock.
 type Heard struct {
 	*audio.Recording
 	Party string
 	// Start is when the recording's first sample was heard: the phone's
-	// answer. MixMonitor starts before Answer() and frames then flow every
-	// 20 ms because each phone sends its own tone. (The hang-up end is no
-	// anchor: MixMonitor drops the last ~0.5 s it had buffered.)
+	// hang-up minus the recording's length. Frames flow every 20 ms from
+	// the first one to the hang-up, because each phone sends its own tone;
+	// the start itself is no anchor, as MixMonitor begins ~0.5 s late.
 	Start time.Time
 }
 
@@ -48,11 +49,8 @@ func (c *Call) Recording(ctx context.Context, party string) (*Heard, error) {
 		return nil, err
 	}
 	c.h.mu.Lock()
-	start, ok := c.h.answered[id]
+	end := c.h.destroyed[id]
 	c.h.mu.Unlock()
-	if !ok {
-		return nil, fmt.Errorf("phone %s of %q never answered", id, party)
-	}
 	file := c.h.env.HostPath(path.Join(RecDir, c.ID+"-"+party+".wav"))
 	// MixMonitor closes the file just after the channel is destroyed; its
 	// header is complete once the RIFF size matches the file.
@@ -71,7 +69,7 @@ func (c *Call) Recording(ctx context.Context, party string) (*Heard, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Heard{Recording: rec, Party: party, Start: start}, nil
+	return &Heard{Recording: rec, Party: party, Start: end.Add(-rec.Duration())}, nil
 }
 
 func wavComplete(file string) bool {
