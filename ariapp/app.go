@@ -152,14 +152,26 @@ func (a *App) Ready() (bool, string) { return a.stream.status() }
 // Run connects to ARI and serves until ctx ends; then it ends every
 // session cleanly (supervisor legs hung up, snoops and bridges deleted)
 // before returning.
+//
+// The event stream closes last, after the sessions and in a quiet moment
+// (see Stream.Quiesce): closing an ARI websocket unregisters the
+// application, and Asterisk 22 can deadlock when an application
+// unregisters while events for it are still being delivered. Ending
+// sessions first also lets Earshot see its own cleanup.
 func (a *App) Run(ctx context.Context) error {
+	a.mu.Lock()
 	a.runCtx = ctx
+	a.mu.Unlock()
+	streamCtx, stopStream := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopStream()
 	var bg sync.WaitGroup
-	bg.Go(func() { a.stream.run(ctx) })
-	bg.Go(func() { a.reconcileLoop(ctx) })
-	bg.Wait()
+	bg.Go(func() { a.stream.run(streamCtx) })
+	a.reconcileLoop(ctx)
 	// Sessions saw ctx end too; wait for their cleanup.
 	a.wg.Wait()
+	a.stream.Quiesce(context.Background(), 250*time.Millisecond, 3*time.Second)
+	stopStream()
+	bg.Wait()
 	a.client.Close()
 	return nil
 }

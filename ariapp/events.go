@@ -32,6 +32,7 @@ type Stream struct {
 	lastErr  atomic.Pointer[string]
 	received atomic.Int64
 	bad      atomic.Int64 // events that could not be decoded
+	last     atomic.Int64 // unix nanoseconds of the last event
 }
 
 // NewStream returns a stream for application app; handle receives every
@@ -50,6 +51,26 @@ func (s *Stream) Run(ctx context.Context) { s.run(ctx) }
 
 // Ready reports whether the stream is connected, and if not, why.
 func (s *Stream) Ready() (bool, string) { return s.status() }
+
+// Quiesce waits until no event has arrived for quiet, or max has passed.
+// Closing the websocket unregisters the application, and Asterisk 22 can
+// deadlock (stasis_app_unregister joining a subscription whose delivery
+// waits on the same lock) when events for the application are still in
+// flight; closing in a quiet moment avoids that window.
+func (s *Stream) Quiesce(ctx context.Context, quiet, max time.Duration) {
+	deadline := time.Now().Add(max)
+	for time.Now().Before(deadline) {
+		idle := time.Since(time.Unix(0, s.last.Load()))
+		if idle >= quiet {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(quiet - idle):
+		}
+	}
+}
 
 func newEventStream(base, app, user, password string, log *slog.Logger) (*Stream, error) {
 	u, err := url.Parse(base + "/events")
@@ -134,6 +155,7 @@ func (s *Stream) session(ctx context.Context) error {
 			return fmt.Errorf("read: %w", err)
 		}
 		s.received.Add(1)
+		s.last.Store(time.Now().UnixNano())
 		e, err := ari.DecodeEvent(data)
 		if err != nil {
 			// Unknown event types are normal across Asterisk versions.

@@ -79,6 +79,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	go func() { fx.app.Run(ctx); close(done) }()
 	go fx.offers.Run(ctx)
 	t.Cleanup(func() {
+		h.HangupAll()
 		cancel()
 		<-done
 		h.AssertNoLeaks(t, name+".")

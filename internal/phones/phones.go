@@ -90,6 +90,7 @@ func New(tb testing.TB) *Harness {
 	go func() { stream.Run(ctx); close(done) }()
 	tb.Cleanup(func() {
 		h.hangupAll()
+		stream.Quiesce(context.Background(), 250*time.Millisecond, 3*time.Second)
 		cancel()
 		<-done
 		h.client.Close()
@@ -381,6 +382,11 @@ func (c *Call) WaitGone(ctx context.Context, ids ...string) error {
 		return true
 	})
 }
+
+// HangupAll hangs up every call the harness placed and waits until their
+// channels are gone. Tests call it before stopping the application under
+// test, so no ARI application unregisters while its calls are live.
+func (h *Harness) HangupAll() { h.hangupAll() }
 
 func (h *Harness) hangupAll() {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
