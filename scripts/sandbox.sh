@@ -126,7 +126,10 @@ wait_ari() {
 
 start() {
   need_root start
-  command -v curl >/dev/null 2>&1 || die "curl is missing (apt-get install curl)"
+  if ! command -v curl >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl) \
+      >"$cache/apt-host.log" 2>&1 || die "apt-get install curl failed; see $cache/apt-host.log"
+  fi
   [ -f "$marker" ] || die "not provisioned; run: $0 provision"
   if pid=$(running_pid); then
     log "Asterisk already runs (pid $pid); restarting it with the current config"

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/earshot/earshot/internal/sandbox"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// syncBuffer lets a test read logs while the server writes them.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// Earshot refuses to start, with one clear line, when ARI cannot be used.
+func TestRun_ARIUnusable(t *testing.T) {
+	t.Run("Unreachable", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close() // a port nobody listens on
+		err = run(context.Background(), []string{"--ari-url", "http://" + addr, "--ari-password", "x"}, envOf(nil), &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), "unreachable") {
+			t.Fatalf("err = %v, want it to say ARI is unreachable", err)
+		}
+	})
+	t.Run("WrongCredentials", func(t *testing.T) {
+		sb := sandbox.Require(t)
+		err := run(context.Background(), nil, envOf(map[string]string{
+			"EARSHOT_ARI_URL": sb.URL, "EARSHOT_ARI_USER": sb.User, "EARSHOT_ARI_PASSWORD": "wrong",
+		}), &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), "wrong ari-user or ari-password") {
+			t.Fatalf("err = %v, want it to blame the credentials", err)
+		}
+	})
+}
+
+// With good settings Earshot connects, reports ready, and stops cleanly.
+func TestRun_Serves(t *testing.T) {
+	sb := sandbox.Require(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--http-addr", "127.0.0.1:0", "--ari-app", "earshot-main-test"}, envOf(map[string]string{
+			"EARSHOT_ARI_URL": sb.URL, "EARSHOT_ARI_USER": sb.User, "EARSHOT_ARI_PASSWORD": sb.Password,
+		}), &bytes.Buffer{}, &logs)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "ari event stream connected") {
+		if time.Now().After(deadline) {
+			t.Fatalf("never connected; logs:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}
+
+func TestRun_ConfigCheck(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"--ari-password", "s3cret", "config", "check"}, envOf(nil), &out, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "s3cret") || !strings.Contains(out.String(), "configuration ok") {
+		t.Fatalf("config check printed:\n%s", out.String())
+	}
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# run.sh — Earshot with everything it needs on this machine: provisions and
+# starts the sandbox Asterisk (cached in .cache/sandbox), builds earshot and
+# runs it with the demo directory and push in log mode. Ctrl-C stops both.
+# Extra arguments go to earshot.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+command -v go >/dev/null 2>&1 || { echo "run: Go is missing (https://go.dev/dl, 1.26 or later)" >&2; exit 1; }
+
+scripts/sandbox.sh provision
+trap 'scripts/sandbox.sh stop' EXIT
+scripts/sandbox.sh start
+eval "$(scripts/sandbox.sh env)"
+mkdir -p .cache/demo
+go build -o .cache/demo/earshot ./cmd/earshot
+
+cat <<'MSG'
+
+Earshot is starting against the sandbox Asterisk (ARI on 127.0.0.1:8088),
+with the demo directory testdata/directory/demo.yaml:
+  organization acme (supervising on), supervisor sara (+358401234567),
+  agents alice, bob and carol in pools sales and support.
+Health: curl -s 127.0.0.1:8080/readyz
+Watch a service call tracked live: see README, "Try it".
+Stop with Ctrl-C.
+
+MSG
+.cache/demo/earshot \
+  --directory testdata/directory/demo.yaml \
+  --db .cache/demo/earshot.db \
+  --supervising-number +35891234599 \
+  --default-region FI \
+  --push log \
+  "$@"
