@@ -135,6 +135,11 @@ start() {
     log "Asterisk already runs (pid $pid); restarting it with the current config"
     stop
   fi
+  # Another Asterisk on the port (another checkout's sandbox) would answer
+  # in place of this one, with its own recordings elsewhere.
+  if curl -s -o /dev/null "http://127.0.0.1:$ari_port/"; then
+    die "127.0.0.1:$ari_port is already in use (another sandbox? stop it, or set EARSHOT_SANDBOX_ARI_PORT)"
+  fi
   install_config
   [ -n "$(mounted_under "$root/proc")" ] || mount -t proc proc "$root/proc"
   # -f keeps it in the foreground of this background job, so $! is its pid.
