@@ -5,6 +5,7 @@
 #   scripts/sandbox.sh provision   build the chroot once (cached in .cache/sandbox)
 #   scripts/sandbox.sh start       install the config, start Asterisk on 127.0.0.1, wait for ARI
 #   scripts/sandbox.sh stop        stop Asterisk (by pid) and unmount what start mounted
+#   scripts/sandbox.sh crash       kill Asterisk with SIGKILL (for tests of Asterisk dying)
 #   scripts/sandbox.sh status      say whether it runs
 #   scripts/sandbox.sh env         print the EARSHOT_* variables that reach the sandbox
 #
@@ -167,6 +168,14 @@ stop() {
   return 0
 }
 
+crash() {
+  need_root crash
+  local pid
+  pid=$(running_pid) || die "Asterisk is not running"
+  kill -9 "$pid"
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+}
+
 status() {
   if pid=$(running_pid); then
     echo "running (pid $pid) on http://127.0.0.1:$ari_port"
@@ -183,6 +192,7 @@ export EARSHOT_ARI_URL=http://127.0.0.1:$ari_port
 export EARSHOT_ARI_USER=$ari_user
 export EARSHOT_ARI_PASSWORD=$ari_password
 export EARSHOT_SANDBOX_ROOT=$root
+export EARSHOT_SANDBOX_SCRIPT=$top/scripts/sandbox.sh
 EOF
 }
 
@@ -190,7 +200,8 @@ case "${1:-}" in
   provision) provision ;;
   start) start ;;
   stop) stop ;;
+  crash) crash ;;
   status) status ;;
   env) print_env ;;
-  *) echo "usage: $0 provision|start|stop|status|env" >&2; exit 2 ;;
+  *) echo "usage: $0 provision|start|stop|crash|status|env" >&2; exit 2 ;;
 esac

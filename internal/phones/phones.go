@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -75,12 +76,16 @@ func New(tb testing.TB) *Harness {
 	}
 	opts := ariapp.Options{URL: env.URL, User: env.User, Password: env.Password}
 	h.client = ariapp.NewClient(opts)
-	ready := make(chan struct{}, 1)
+	ready := make(chan struct{})
+	var connected atomic.Bool
 	stream, err := ariapp.NewStream(opts, "earshot-harness-"+randHex(4), h.log, h.handle, func() {
-		select {
-		case ready <- struct{}{}:
-		default:
+		if connected.CompareAndSwap(false, true) {
+			close(ready)
+			return
 		}
+		// A reconnect (Asterisk restarted): channels may have gone
+		// without a ChannelDestroyed reaching us.
+		go h.resync()
 	})
 	if err != nil {
 		tb.Fatalf("harness: %v", err)
@@ -112,6 +117,38 @@ func New(tb testing.TB) *Harness {
 	}
 	h.mu.Unlock()
 	return h
+}
+
+// resync marks channels Asterisk no longer has as destroyed.
+func (h *Harness) resync() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	chs, err := h.client.Channels(ctx)
+	if err != nil {
+		return
+	}
+	live := map[string]bool{}
+	for _, ch := range chs {
+		live[ch.ID] = true
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, ch := range h.chans {
+		if !live[id] {
+			delete(h.chans, id)
+			delete(h.byName, ch.Name)
+			h.destroyed[id] = time.Now()
+		}
+	}
+	for _, c := range h.calls {
+		for _, id := range c.channels() {
+			if _, gone := h.destroyed[id]; !gone && !live[id] {
+				h.destroyed[id] = time.Now()
+			}
+		}
+	}
+	close(h.notify)
+	h.notify = make(chan struct{})
 }
 
 // Client returns the harness's ARI client.

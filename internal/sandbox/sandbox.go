@@ -5,6 +5,7 @@ package sandbox
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -37,6 +38,22 @@ func Require(tb testing.TB) Env {
 		tb.Skipf("integration test skipped: it needs the sandbox Asterisk; run %s", Command)
 	}
 	return e
+}
+
+// Crash kills the sandbox Asterisk with SIGKILL — no hang-ups, no events
+// — and starts it again, for tests of Asterisk dying. It skips the test
+// when the sandbox script is unknown (EARSHOT_SANDBOX_SCRIPT).
+func (e Env) Crash(tb testing.TB) {
+	tb.Helper()
+	script := os.Getenv("EARSHOT_SANDBOX_SCRIPT")
+	if script == "" {
+		tb.Skip("crash test skipped: EARSHOT_SANDBOX_SCRIPT is not set; run " + Command)
+	}
+	for _, step := range []string{"crash", "start"} {
+		if out, err := exec.Command(script, step).CombinedOutput(); err != nil {
+			tb.Fatalf("sandbox %s: %v\n%s", step, err, out)
+		}
+	}
 }
 
 // HostPath maps a path inside the sandbox to the host.

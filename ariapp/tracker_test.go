@@ -1,0 +1,123 @@
+package ariapp
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v6"
+
+	"github.com/earshot/earshot"
+	"github.com/earshot/earshot/directory"
+)
+
+func newTestTracker(t *testing.T) *Tracker {
+	t.Helper()
+	f, err := directory.Parse(strings.NewReader(`
+organizations: [{id: acme, name: Acme, features: [supervising]}]
+users:
+  - {id: alice, org: acme, name: Alice, roles: [agent], endpoint: "PJSIP/1001"}
+  - {id: bob, org: acme, name: Bob, roles: [agent], endpoint: "Local/bob@phones"}
+pools: [{id: sales, org: acme, name: Sales, number: "+35891234500", members: [alice, bob]}]
+`), "FI")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewTracker(directory.NewMemory(f), "earshot", slog.New(slog.DiscardHandler))
+}
+
+func leg(id, name, state, pool string) ari.ChannelData {
+	ch := ari.ChannelData{ID: id, Name: name, State: state, Connected: &ari.CallerID{Number: "+358501111111"}}
+	if pool != "" {
+		ch.ChannelVars = map[string]string{PoolVar: pool}
+	}
+	return ch
+}
+
+func dial(peer ari.ChannelData) *ari.Dial {
+	return &ari.Dial{Dialstatus: "ANSWER", Caller: ari.ChannelData{ID: "cust"}, Peer: peer}
+}
+
+func TestTracker_Handle(t *testing.T) {
+	cases := []struct {
+		name      string
+		event     ari.Event
+		wantAgent string // "" = no call
+	}{
+		{"DialAnswerOfDevice", dial(leg("c1", "PJSIP/1001-0000002a", "Up", "sales")), "alice"},
+		{"LocalAgentLeg", dial(leg("c2", "Local/bob@phones-00000004;1", "Up", "sales")), "bob"},
+		{"EnteredBridge", &ari.ChannelEnteredBridge{Bridge: ari.BridgeData{ID: "b1"}, Channel: leg("c3", "PJSIP/1001-0000002b", "Up", "sales")}, "alice"},
+		{"DirectCallHasNoPool", dial(leg("c4", "PJSIP/1001-0000002c", "Up", "")), ""},
+		{"NotAnswered", dial(leg("c5", "PJSIP/1001-0000002d", "Ringing", "sales")), ""},
+		{"LocalSecondHalf", dial(leg("c6", "Local/bob@phones-00000004;2", "Up", "sales")), ""},
+		{"UnknownPool", dial(leg("c7", "PJSIP/1001-0000002e", "Up", "nosuchpool")), ""},
+		{"UnknownEndpoint", dial(leg("c8", "PJSIP/9999-0000002f", "Up", "sales")), ""},
+		{"OriginateHasNoCaller", &ari.Dial{Dialstatus: "ANSWER", Peer: leg("c9", "PJSIP/1001-00000030", "Up", "sales")}, ""},
+		{"OurOwnBridge", &ari.ChannelEnteredBridge{Bridge: ari.BridgeData{ID: "earshot.abc.bridge"}, Channel: leg("c10", "PJSIP/1001-00000031", "Up", "sales")}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newTestTracker(t)
+			tr.handle(tc.event)
+			calls := tr.List()
+			switch {
+			case tc.wantAgent == "" && len(calls) != 0:
+				t.Fatalf("tracked %+v, want no service call", calls)
+			case tc.wantAgent != "" && (len(calls) != 1 || calls[0].Agent != tc.wantAgent || calls[0].Customer != "+358501111111"):
+				t.Fatalf("tracked %+v, want one call of %s", calls, tc.wantAgent)
+			}
+		})
+	}
+}
+
+func TestTracker_Lifecycle(t *testing.T) {
+	tr := newTestTracker(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events := tr.Subscribe(ctx)
+	tr.handle(dial(leg("c1", "PJSIP/1001-0000002a", "Up", "sales")))
+	tr.handle(&ari.ChannelEnteredBridge{Bridge: ari.BridgeData{ID: "b1"}, Channel: leg("c1", "PJSIP/1001-0000002a", "Up", "sales")})
+	if c, err := tr.CallOf("alice"); err != nil || c.ID != "c1" || c.Pool != "sales" {
+		t.Fatalf("CallOf = %+v, %v", c, err)
+	}
+	tr.handle(&ari.ChannelDestroyed{Channel: ari.ChannelData{ID: "c1"}})
+	if _, err := tr.CallOf("alice"); !errors.Is(err, earshot.ErrNotOnCall) {
+		t.Fatalf("call survived its leg: %v", err)
+	}
+	var got []bool
+	for range 2 {
+		select {
+		case ev := <-events:
+			got = append(got, ev.Ended)
+		case <-time.After(time.Second):
+			t.Fatal("missing event")
+		}
+	}
+	if got[0] || !got[1] {
+		t.Fatalf("events ended = %v, want one start then one end (no duplicate start)", got)
+	}
+}
+
+// Reconciliation repairs what events missed: a call whose leg is gone
+// ends; a bridged agent leg nobody announced starts.
+func TestTracker_Rebuild(t *testing.T) {
+	tr := newTestTracker(t)
+	tr.handle(dial(leg("gone", "PJSIP/1001-0000002a", "Up", "sales")))
+	bob := leg("c2", "Local/bob@phones-00000004;1", "Up", "sales")
+	fixed := tr.rebuild(
+		[]ari.ChannelData{bob, leg("cust", "PJSIP/trunk-00000001", "Up", "sales")},
+		[]ari.BridgeData{{ID: "b1", ChannelIDs: []string{"cust", "c2"}}},
+	)
+	if fixed != 2 {
+		t.Errorf("fixed = %d, want 2", fixed)
+	}
+	if _, err := tr.CallOf("alice"); err == nil {
+		t.Error("alice's call survived although her leg is gone")
+	}
+	if c, err := tr.CallOf("bob"); err != nil || c.ID != "c2" {
+		t.Errorf("bob's bridged call not found: %+v, %v", c, err)
+	}
+}

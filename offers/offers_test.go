@@ -1,0 +1,177 @@
+package offers_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/earshot/earshot"
+	"github.com/earshot/earshot/directory"
+	"github.com/earshot/earshot/offers"
+)
+
+const dirYAML = `
+organizations:
+  - {id: acme, name: Acme, features: [supervising]}
+  - {id: globex, name: Globex}
+users:
+  - {id: sara, org: acme, name: Sara, roles: [supervisor], phone_number: "+358401234567"}
+  - {id: nonum, org: acme, name: No Number, roles: [supervisor]}
+  - {id: scoped, org: acme, name: Scoped, roles: [supervisor], phone_number: "+358401234568", pools: [support]}
+  - {id: gina, org: globex, name: Gina, roles: [supervisor], phone_number: "+358401234569"}
+  - {id: alice, org: acme, name: Alice, roles: [agent], endpoint: "PJSIP/1001"}
+  - {id: bob, org: acme, name: Bob, roles: [agent], endpoint: "PJSIP/1002"}
+pools:
+  - {id: sales, org: acme, name: Sales, number: "+35891234500", members: [alice, bob]}
+  - {id: support, org: acme, name: Support, number: "+35891234501", members: [bob]}
+`
+
+// fakeCalls is a hand-written Calls with function fields' worth of state.
+type fakeCalls struct {
+	calls  map[string]earshot.ServiceCall
+	events chan earshot.CallEvent
+}
+
+func (f *fakeCalls) CallOf(agent string) (earshot.ServiceCall, error) {
+	if c, ok := f.calls[agent]; ok {
+		return c, nil
+	}
+	return earshot.ServiceCall{}, earshot.ErrNotOnCall
+}
+func (f *fakeCalls) Call(id string) (earshot.ServiceCall, error) {
+	for _, c := range f.calls {
+		if c.ID == id {
+			return c, nil
+		}
+	}
+	return earshot.ServiceCall{}, earshot.ErrNotOnCall
+}
+func (f *fakeCalls) List() []earshot.ServiceCall { return nil }
+func (f *fakeCalls) Subscribe(ctx context.Context) <-chan earshot.CallEvent {
+	return f.events
+}
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func setup(t *testing.T, codes bool) (*offers.Service, *fakeCalls, *clock) {
+	t.Helper()
+	f, err := directory.Parse(strings.NewReader(dirYAML), "FI", directory.WithBcryptCost(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := &fakeCalls{calls: map[string]earshot.ServiceCall{
+		"alice": {ID: "leg-1", Agent: "alice", Pool: "sales"},
+	}, events: make(chan earshot.CallEvent, 4)}
+	clk := &clock{t: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}
+	return offers.New(offers.Config{Directory: directory.NewMemory(f), Calls: calls, Codes: codes, Now: clk.now}), calls, clk
+}
+
+func TestService_Offer(t *testing.T) {
+	cases := []struct {
+		name, sup, agent string
+		want             error
+	}{
+		{"OK", "sara", "alice", nil},
+		{"ErrNotOnCall", "sara", "bob", earshot.ErrNotOnCall},
+		{"ErrNoPhoneNumber", "nonum", "alice", earshot.ErrNoPhoneNumber},
+		{"ErrNotPermitted/OutOfScope", "scoped", "alice", earshot.ErrNotPermitted},
+		{"ErrFeatureOff/OtherOrg", "gina", "alice", earshot.ErrFeatureOff},
+		{"ErrUserNotFound", "nobody", "alice", earshot.ErrUserNotFound},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _, _ := setup(t, false)
+			o, err := s.Offer(context.Background(), tc.sup, tc.agent, earshot.OfferAdHoc)
+			if !errors.Is(err, tc.want) && !(tc.want == nil && err == nil) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			if tc.want == nil && (o.CallID != "leg-1" || o.ExpiresAt.Sub(o.CreatedAt) != 2*time.Minute) {
+				t.Fatalf("offer = %+v", o)
+			}
+		})
+	}
+}
+
+func TestService_Resolve(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		s, _, _ := setup(t, false)
+		o1, _ := s.Offer(context.Background(), "sara", "alice", earshot.OfferAdHoc)
+		o2, _ := s.Offer(context.Background(), "sara", "alice", earshot.OfferAdHoc)
+		if o1.ID != o2.ID {
+			t.Error("a second Listen for the same call made a new offer instead of refreshing")
+		}
+		got, err := s.Resolve("sara")
+		if err != nil || got.ID != o1.ID {
+			t.Fatalf("Resolve = %+v, %v", got, err)
+		}
+	})
+	t.Run("ErrNoOffer", func(t *testing.T) {
+		s, _, _ := setup(t, false)
+		if _, err := s.Resolve("sara"); !errors.Is(err, offers.ErrNoOffer) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("ErrExpired", func(t *testing.T) {
+		s, _, clk := setup(t, false)
+		s.Offer(context.Background(), "sara", "alice", earshot.OfferAdHoc)
+		clk.t = clk.t.Add(2 * time.Minute)
+		if _, err := s.Resolve("sara"); !errors.Is(err, offers.ErrExpired) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("Consumed", func(t *testing.T) {
+		s, _, _ := setup(t, false)
+		o, _ := s.Offer(context.Background(), "sara", "alice", earshot.OfferAdHoc)
+		s.Consume(o.ID)
+		if _, err := s.Resolve("sara"); !errors.Is(err, offers.ErrNoOffer) {
+			t.Fatalf("offer usable after Consume: %v", err)
+		}
+	})
+}
+
+func TestService_CheckCode(t *testing.T) {
+	s, _, _ := setup(t, true)
+	o, err := s.Offer(context.Background(), "sara", "alice", earshot.OfferAdHoc)
+	if err != nil || len(o.Code) != 4 {
+		t.Fatalf("offer %+v, %v", o, err)
+	}
+	if err := s.CheckCode(o.ID, o.Code); err != nil {
+		t.Fatalf("right code refused: %v", err)
+	}
+	for i := range 3 {
+		if err := s.CheckCode(o.ID, "x"); !errors.Is(err, offers.ErrBadCode) && !(i == 3 && errors.Is(err, offers.ErrNoOffer)) {
+			t.Fatalf("attempt %d: err = %v", i, err)
+		}
+	}
+	// Burned after three wrong codes: even the right one no longer works.
+	if err := s.CheckCode(o.ID, o.Code); !errors.Is(err, offers.ErrNoOffer) {
+		t.Fatalf("after 3 wrong codes: err = %v, want ErrNoOffer", err)
+	}
+}
+
+// A call that ends withdraws its offers, and says so.
+func TestService_Run_WithdrawsOnCallEnd(t *testing.T) {
+	s, calls, _ := setup(t, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events := s.Subscribe(ctx)
+	go s.Run(ctx)
+	o, _ := s.Offer(ctx, "sara", "alice", earshot.OfferAdHoc)
+	<-events // the offer itself
+	calls.events <- earshot.CallEvent{Call: earshot.ServiceCall{ID: "leg-1", Agent: "alice"}, Ended: true}
+	select {
+	case ev := <-events:
+		if !ev.Withdrawn || ev.Offer.ID != o.ID {
+			t.Fatalf("event = %+v, want the offer withdrawn", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no withdrawal")
+	}
+	if _, err := s.Resolve("sara"); !errors.Is(err, offers.ErrNoOffer) {
+		t.Fatalf("withdrawn offer still resolves: %v", err)
+	}
+}
