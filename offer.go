@@ -43,3 +43,13 @@ type Offers interface {
 	// Subscribe delivers offer events until ctx ends.
 	Subscribe(ctx context.Context) <-chan OfferEvent
 }
+
+// DialURI is the tel: URI a listen offer opens in the phone's dialer: the
+// supervising number, and the one-time code as post-dial digits (the
+// phone waits, then sends them by DTMF) when the offer has one.
+func DialURI(supervisingNumber, code string) string {
+	if code == "" {
+		return "tel:" + supervisingNumber
+	}
+	return "tel:" + supervisingNumber + "," + code + "#"
+}

@@ -71,11 +71,7 @@ func TestSupervise_WhisperNotHeardByCustomer(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, fixtureOpts{tone: "off"})
 	ctx := context.Background()
-	call, err := fx.h.Service(ctx, phones.ServiceOpts{Pool: "sales", Agent: "bob", Via: phones.ViaQueue, CustomerTone: phones.Silent})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fx.waitTracked("bob")
+	call := fx.serviceCallWith(phones.ServiceOpts{Pool: "sales", Agent: "bob", Via: phones.ViaQueue, CustomerTone: phones.Silent})
 	sup, sess := fx.supervise("sara", "sara", saraNumber, "bob")
 	if err := fx.app.SetMode(ctx, sess.ID, earshot.ModeWhisper); err != nil {
 		t.Fatal(err)
@@ -348,4 +344,42 @@ func wrongCode(code string) string {
 	b := []byte(code)
 	b[0] = '0' + (b[0]-'0'+1)%10
 	return string(b)
+}
+
+// With agent-tone "every", the agent hears the tone again on each
+// escalation to whisper or barge (and still only the agent).
+func TestSupervise_ToneOnEveryEscalation(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t, fixtureOpts{tone: "every"})
+	ctx := context.Background()
+	call := fx.serviceCall("ag13", phones.ViaDial)
+	sup, sess := fx.supervise("sara", "sara", saraNumber, "ag13")
+	hold(1500 * time.Millisecond) // let the join tone pass
+	escalated := time.Now()
+	if err := fx.app.SetMode(ctx, sess.ID, earshot.ModeBarge); err != nil {
+		t.Fatal(err)
+	}
+	_, to := hold(1200 * time.Millisecond)
+	if err := call.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ra, rc, rs := recording(t, call, "ag13"), recording(t, call, "customer"), recording(t, sup, "sara")
+	if at, ok := ra.FirstPresent(phones.BeepHz, ra.At(escalated)); !ok || at > ra.At(escalated.Add(time.Second)) {
+		t.Errorf("agent did not hear the tone within 1 s of escalating (first at %v, ok %v)", at, ok)
+	}
+	audio.AssertNotHears(t, rc.Recording, "customer (tone)", phones.BeepHz, rc.Between(escalated, to))
+	audio.AssertNotHears(t, rs.Recording, "supervisor (tone)", phones.BeepHz, rs.Between(escalated, to))
+}
+
+// Earshot shutting down with a live session hangs up the supervisor's leg
+// and removes its snoop and bridge (the fixture checks for leaks).
+func TestSupervise_Shutdown(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t, fixtureOpts{})
+	fx.serviceCall("ag14", phones.ViaDial)
+	sup, _ := fx.supervise("sara", "sara", saraNumber, "ag14")
+	fx.stop()
+	if err := sup.WaitGone(context.Background(), sup.SupervisorLeg); err != nil {
+		t.Fatalf("supervisor leg still up after shutdown: %v", err)
+	}
 }

@@ -39,6 +39,7 @@ type fixture struct {
 	audit  *memAudit
 	clock  *clock
 	events <-chan earshot.SessionEvent
+	stop   func() // stops Earshot (idempotent) and checks for leaks
 }
 
 type fixtureOpts struct {
@@ -78,11 +79,17 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	done := make(chan struct{})
 	go func() { fx.app.Run(ctx); close(done) }()
 	go fx.offers.Run(ctx)
+	var once sync.Once
+	fx.stop = func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			h.AssertNoLeaks(t, name+".")
+		})
+	}
 	t.Cleanup(func() {
 		h.HangupAll()
-		cancel()
-		<-done
-		h.AssertNoLeaks(t, name+".")
+		fx.stop()
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for ok, why := fx.app.Ready(); !ok; ok, why = fx.app.Ready() {
@@ -97,26 +104,30 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 // serviceCall places a pool call and waits until Earshot tracks it.
 func (fx *fixture) serviceCall(agent string, via phones.Via) *phones.Call {
 	fx.t.Helper()
-	call, err := fx.h.Service(context.Background(), phones.ServiceOpts{Pool: "sales", Agent: agent, Via: via})
+	return fx.serviceCallWith(phones.ServiceOpts{Pool: "sales", Agent: agent, Via: via})
+}
+
+// serviceCallWith subscribes to call events first (so the start cannot
+// be missed), places the call, and waits for Earshot to report it.
+func (fx *fixture) serviceCallWith(o phones.ServiceOpts) *phones.Call {
+	fx.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events := fx.app.Tracker().Subscribe(ctx)
+	call, err := fx.h.Service(ctx, o)
 	if err != nil {
 		fx.t.Fatal(err)
 	}
-	fx.waitTracked(agent)
-	return call
-}
-
-func (fx *fixture) waitTracked(agent string) earshot.ServiceCall {
-	fx.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	timeout := time.After(5 * time.Second)
 	for {
-		c, err := fx.app.Tracker().CallOf(agent)
-		if err == nil {
-			return c
+		select {
+		case ev := <-events:
+			if ev.Call.Agent == o.Agent && !ev.Ended {
+				return call
+			}
+		case <-timeout:
+			fx.t.Fatalf("earshot never saw %s's service call", o.Agent)
 		}
-		if time.Now().After(deadline) {
-			fx.t.Fatalf("earshot never saw %s's service call", agent)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
