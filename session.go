@@ -8,6 +8,7 @@ import (
 // Session is a supervisor connected to an agent's service call.
 type Session struct {
 	ID         string    `json:"id"`
+	Org        string    `json:"-"`
 	Supervisor string    `json:"supervisor"`
 	Agent      string    `json:"agent"`
 	Pool       string    `json:"pool"`

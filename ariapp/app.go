@@ -270,16 +270,24 @@ func (a *App) forget(s *session) {
 	}
 }
 
-func (a *App) hangupOrphan(id string) {
+// background runs cleanup work off the event pump, with its own timeout
+// (it must finish even during shutdown); Run waits for it.
+func (a *App) background(f func(ctx context.Context)) {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		f(ctx)
+	}()
+}
+
+func (a *App) hangupOrphan(id string) {
+	a.background(func(ctx context.Context) {
 		if err := a.client.Hangup(ctx, id); err != nil {
 			a.log.Error("hang up orphan channel", "channel", id, "error", err)
 		}
-	}()
+	})
 }
 
 // Sessions implements earshot.Supervising: connected sessions only.
@@ -330,6 +338,27 @@ func (a *App) Hangup(ctx context.Context, id string) error {
 		return err
 	}
 	return s.command(ctx, command{hangup: true})
+}
+
+// HangupOrg ends every live session of an organization's supervisors,
+// for when the operator turns supervising off (R1: at once). It returns
+// how many sessions it ended.
+func (a *App) HangupOrg(ctx context.Context, org string) int {
+	a.mu.Lock()
+	var targets []*session
+	for _, s := range a.sessions {
+		if info := s.info.Load(); info != nil && info.Org == org {
+			targets = append(targets, s)
+		}
+	}
+	a.mu.Unlock()
+	n := 0
+	for _, s := range targets {
+		if err := s.command(ctx, command{hangup: true}); err == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // Subscribe implements earshot.Supervising.

@@ -161,11 +161,7 @@ func (a *App) isSupervisorLeg(ch ari.ChannelData) bool {
 // noticeAndHangup tells a supervisor left over from an earlier run that
 // the session is over, then hangs up.
 func (a *App) noticeAndHangup(id string) {
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
+	a.background(func(ctx context.Context) {
 		// The notice is a courtesy; the hang-up is what matters.
 		err := a.playNotice(ctx, id, func(d time.Duration) bool {
 			select {
@@ -181,5 +177,5 @@ func (a *App) noticeAndHangup(id string) {
 		if err := a.client.Hangup(ctx, id); err != nil {
 			a.log.Error("hang up leftover supervisor leg", "channel", id, "error", err)
 		}
-	}()
+	})
 }

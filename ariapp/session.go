@@ -319,7 +319,7 @@ func (s *session) connect(ctx context.Context) error {
 	s.snoop = snoop
 	s.mode = earshot.ModeListen
 	info := earshot.Session{
-		ID: s.id, Supervisor: s.sup.ID, Agent: s.call.Agent, Pool: s.call.Pool,
+		ID: s.id, Org: s.sup.Org, Supervisor: s.sup.ID, Agent: s.call.Agent, Pool: s.call.Pool,
 		CallID: s.call.ID, Mode: s.mode, StartedAt: time.Now().UTC(),
 	}
 	s.info.Store(&info)

@@ -178,16 +178,7 @@ func (v *validator) user(i int, d userDoc, phones, endpoints map[string]int) ear
 	}
 
 	if d.PhoneNumber != "" {
-		n, err := phone.Normalize(d.PhoneNumber, v.region)
-		switch first, dup := phones[n]; {
-		case err != nil:
-			v.addf(secUsers, i, "phone_number", "phone_number: %s", earshot.ErrorMessage(err))
-		case dup:
-			v.addf(secUsers, i, "phone_number", "phone_number %s is already used by %s", n, v.doc.place(secUsers, first))
-		default:
-			phones[n] = i
-			u.PhoneNumber = n
-		}
+		u.PhoneNumber = v.uniqueNumber(secUsers, i, "phone_number", d.PhoneNumber, phones)
 	}
 
 	if len(d.Pools) > 0 && !slices.Contains(d.Roles, earshot.RoleSupervisor) {
@@ -216,16 +207,7 @@ func (v *validator) pool(i int, d poolDoc, numbers map[string]int) earshot.Pool 
 	}
 	v.orgRef(secPools, i, d.Org)
 	if d.Number != "" {
-		n, err := phone.Normalize(d.Number, v.region)
-		switch first, dup := numbers[n]; {
-		case err != nil:
-			v.addf(secPools, i, "number", "number: %s", earshot.ErrorMessage(err))
-		case dup:
-			v.addf(secPools, i, "number", "number %s is already used by %s", n, v.doc.place(secPools, first))
-		default:
-			numbers[n] = i
-			p.Number = n
-		}
+		p.Number = v.uniqueNumber(secPools, i, "number", d.Number, numbers)
 	}
 	for _, m := range d.Members {
 		j, ok := v.users[m]
@@ -276,4 +258,21 @@ func checkHash(hash string) string {
 // sortProblems orders problems by line, keeping the order found within a line.
 func sortProblems(ps []Problem) {
 	slices.SortStableFunc(ps, func(a, b Problem) int { return cmp.Compare(a.Line, b.Line) })
+}
+
+// uniqueNumber normalises the phone number in field of entry i of sec to
+// E.164 and checks it against the numbers seen so far; it returns "" (and
+// records the problem) when the number is invalid or taken.
+func (v *validator) uniqueNumber(sec string, i int, field, raw string, seen map[string]int) string {
+	n, err := phone.Normalize(raw, v.region)
+	switch first, dup := seen[n]; {
+	case err != nil:
+		v.addf(sec, i, field, "%s: %s", field, earshot.ErrorMessage(err))
+	case dup:
+		v.addf(sec, i, field, "%s %s is already used by %s", field, n, v.doc.place(sec, first))
+	default:
+		seen[n] = i
+		return n
+	}
+	return ""
 }
