@@ -36,12 +36,12 @@ func isHex(c rune) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
-// endpointKey is the form endpoints are indexed and compared in. Asterisk
+// EndpointKey is the form endpoints are indexed and compared in. Asterisk
 // matches technology names case-insensitively in dial strings ("pjsip/1001"
 // dials), but channel names carry the canonical case ("PJSIP/1001-…"), so
 // the technology is folded; the resource stays case-sensitive, as endpoint
 // names are.
-func endpointKey(endpoint string) string {
+func EndpointKey(endpoint string) string {
 	tech, resource, ok := strings.Cut(endpoint, "/")
 	if !ok {
 		return endpoint

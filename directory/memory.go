@@ -79,7 +79,7 @@ func newIndex(f *File) *index {
 		if _, taken := ix.byPhone[u.PhoneNumber]; u.PhoneNumber != "" && !taken {
 			ix.byPhone[u.PhoneNumber] = i
 		}
-		key := endpointKey(u.Endpoint)
+		key := EndpointKey(u.Endpoint)
 		if _, taken := ix.byEndpoint[key]; u.Endpoint != "" && u.HasRole(earshot.RoleAgent) && !taken {
 			ix.byEndpoint[key] = i
 		}
@@ -125,7 +125,7 @@ func (m *Memory) UserByPhone(_ context.Context, e164 string) (earshot.User, erro
 func (m *Memory) AgentByEndpoint(_ context.Context, endpoint string) (earshot.User, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.userAt(m.ix.byEndpoint, endpointKey(endpoint))
+	return m.userAt(m.ix.byEndpoint, EndpointKey(endpoint))
 }
 
 // userAt looks key up in one of the user indexes; m.mu must be held.

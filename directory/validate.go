@@ -170,10 +170,10 @@ func (v *validator) user(i int, d userDoc, phones, endpoints map[string]int) ear
 	default:
 		if why := checkEndpoint(d.Endpoint); why != "" {
 			v.addf(secUsers, i, "endpoint", "endpoint %q %s", d.Endpoint, why)
-		} else if first, dup := endpoints[endpointKey(d.Endpoint)]; dup {
+		} else if first, dup := endpoints[EndpointKey(d.Endpoint)]; dup {
 			v.addf(secUsers, i, "endpoint", "endpoint %q is already bound to %s", d.Endpoint, v.doc.place(secUsers, first))
 		} else {
-			endpoints[endpointKey(d.Endpoint)] = i
+			endpoints[EndpointKey(d.Endpoint)] = i
 		}
 	}
 

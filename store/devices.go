@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/earshot/earshot"
+)
+
+// Device platforms.
+const (
+	PlatformAndroid = "android"
+	PlatformIOS     = "ios"
+)
+
+// maxTokenLen bounds a push token; FCM's are about 160 bytes.
+const maxTokenLen = 4096
+
+// Device is a phone a user receives push notifications on.
+type Device struct {
+	// Token is the push token (an FCM registration token); it identifies
+	// the device.
+	Token string `json:"token"`
+	// User is the id of the user signed in on the device.
+	User string `json:"user"`
+	// Platform is PlatformAndroid or PlatformIOS.
+	Platform string `json:"platform"`
+	// UpdatedAt is when the device was last registered; PutDevice sets
+	// it when zero.
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// PutDevice registers a push token for a user. A token registered to
+// another user moves to this one, as when someone else signs in on the
+// phone. It returns EINVALID for an empty or overlong token or an unknown
+// platform, and ErrUserNotFound.
+func (db *DB) PutDevice(ctx context.Context, d Device) error {
+	switch {
+	case d.Token == "" || len(d.Token) > maxTokenLen:
+		return earshot.Errorf(earshot.EINVALID, "push token must be 1 to %d bytes long", maxTokenLen)
+	case d.Platform != PlatformAndroid && d.Platform != PlatformIOS:
+		return earshot.Errorf(earshot.EINVALID, "platform %q is not one of %s, %s", d.Platform, PlatformAndroid, PlatformIOS)
+	}
+	if d.UpdatedAt.IsZero() {
+		d.UpdatedAt = db.now()
+	}
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		if _, err := getUser(tx, d.User); err != nil {
+			return err
+		}
+		if err := deleteDevice(tx, d.Token); err != nil {
+			return err
+		}
+		if err := put(tx.Bucket(bucketDevices), d.Token, d); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketDevicesByUser).Put(pairKey(d.User, d.Token), nil)
+	})
+	if err != nil {
+		return fmt.Errorf("put device of user %s: %w", d.User, err)
+	}
+	return nil
+}
+
+// DeleteDevice removes a push token, as when FCM reports it unregistered;
+// removing an unknown token is not an error. It returns only the errors
+// of the database (and ctx's).
+func (db *DB) DeleteDevice(ctx context.Context, token string) error {
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		return deleteDevice(tx, token)
+	})
+	if err != nil {
+		return fmt.Errorf("delete device: %w", err)
+	}
+	return nil
+}
+
+// Devices returns a user's devices sorted by token; an unknown user has
+// none. It returns only the errors of the database (and ctx's).
+func (db *DB) Devices(ctx context.Context, user string) ([]Device, error) {
+	out := []Device{}
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		devices := tx.Bucket(bucketDevices)
+		for _, token := range seconds(tx.Bucket(bucketDevicesByUser), user) {
+			var d Device
+			if ok, err := get(devices, token, &d); err != nil || !ok {
+				return orNotFound(err, fmt.Errorf("index names device %q, which is missing", token))
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list devices of %s: %w", user, err)
+	}
+	return out, nil
+}
+
+// DeleteDevicesOf removes every device of a user, as when they sign out
+// everywhere; a user without devices is not an error. It returns only
+// the errors of the database (and ctx's).
+func (db *DB) DeleteDevicesOf(ctx context.Context, user string) error {
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		return deleteDevicesOf(tx, user)
+	})
+	if err != nil {
+		return fmt.Errorf("delete devices of %s: %w", user, err)
+	}
+	return nil
+}
+
+func deleteDevice(tx *bolt.Tx, token string) error {
+	devices := tx.Bucket(bucketDevices)
+	var old Device
+	if ok, err := get(devices, token, &old); err != nil || !ok {
+		return err
+	}
+	if err := tx.Bucket(bucketDevicesByUser).Delete(pairKey(old.User, token)); err != nil {
+		return err
+	}
+	return devices.Delete([]byte(token))
+}
+
+func deleteDevicesOf(tx *bolt.Tx, user string) error {
+	for _, token := range seconds(tx.Bucket(bucketDevicesByUser), user) {
+		if err := deleteDevice(tx, token); err != nil {
+			return err
+		}
+	}
+	return nil
+}
