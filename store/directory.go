@@ -216,4 +216,3 @@ func orNotFound(err, notFound error) error {
 	}
 	return notFound
 }
-
