@@ -1,4 +1,24 @@
-// Package httpapi is Earshot's HTTP surface for the mobile app and
-// operators, on Echo v4. So far it serves the health and readiness probes;
-// the /api/v1 routes of DESIGN §4 build on the same server.
+// Package httpapi is Earshot's HTTP surface on Echo v4: the health and
+// readiness probes, and the mobile-app API of DESIGN §4 under /api/v1.
+//
+// The package depends only on interfaces it declares (Store, Offers) and on
+// the domain's earshot.Calls and earshot.Supervising, so its tests run on
+// small hand-written fakes.
+//
+// Signing in (POST /api/v1/auth/login) returns an HS256 JWT that carries
+// the user's roles and the organization's features as of sign-in. R1 says a
+// supervisor gets a newly enabled feature only after signing in again, so
+// supervising routes need the feature in the token; R1 also says disabling
+// takes effect at once, so they need it on the organization now as well,
+// looked up on every request (and on every event of an open stream).
+//
+// Every error leaves as an RFC 9457 application/problem+json document,
+// Echo's own 404 and 405 and recovered panics included. Domain error codes
+// map to statuses in one table (statusOf); internal errors are logged with
+// the request id and answered generically. Ids of another organization,
+// another supervisor's sessions and pools outside a supervisor's scope
+// answer 404, so the API never reveals that they exist.
+//
+// GET /api/v1/openapi.json serves an OpenAPI 3.1 document written apart
+// from the route registrations; a test keeps the two in step.
 package httpapi

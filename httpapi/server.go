@@ -10,27 +10,181 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/earshot/earshot"
+	"github.com/earshot/earshot/phone"
 )
+
+// Store is what the API needs of Earshot's store (the methods exist on
+// store.DB). It is declared here, by its consumer, so tests can hand in a
+// small fake.
+type Store interface {
+	earshot.Directory
+	// Users lists an organization's users, sorted by id.
+	Users(org string) ([]earshot.User, error)
+	// PoolsOf lists an organization's pools, sorted by id.
+	PoolsOf(org string) ([]earshot.Pool, error)
+	// SetPhoneNumber sets a user's own number (R9), E.164; "" clears it.
+	// Returns ECONFLICT when another user has the number.
+	SetPhoneNumber(ctx context.Context, userID, e164 string) error
+	// SetFeature switches an organization's feature on or off (R1).
+	// Returns ErrOrgNotFound.
+	SetFeature(ctx context.Context, org, feature string, on bool) error
+	// Supervise adds agent to supervisor's list (R8); idempotent.
+	Supervise(ctx context.Context, supervisor, agent string) error
+	// Unsupervise removes agent from supervisor's list; idempotent.
+	Unsupervise(ctx context.Context, supervisor, agent string) error
+	// SupervisedBy returns supervisor's list of agents (R8).
+	SupervisedBy(ctx context.Context, supervisor string) ([]string, error)
+	// PutDevice registers a push token for a user, replacing any owner
+	// the token had before.
+	PutDevice(ctx context.Context, token, user, platform string) error
+	// DeleteDevice forgets a push token; idempotent.
+	DeleteDevice(ctx context.Context, token string) error
+	// AuditLog returns up to limit entries of org ("" for every
+	// organization) with a sequence number below before (0 for the
+	// newest), newest first.
+	AuditLog(ctx context.Context, org string, before uint64, limit int) ([]AuditRecord, error)
+}
+
+// AuditRecord is an audit entry with its place in the log, so a client can
+// page backwards with before=<seq>.
+type AuditRecord struct {
+	Seq uint64 `json:"seq"`
+	earshot.AuditEntry
+}
+
+// Offers is what the API needs of the offer service: making offers (R7),
+// their events, and the offers still valid for a supervisor.
+type Offers interface {
+	earshot.Offers
+	// Live lists the supervisor's offers that are still valid.
+	Live(supervisor string) []earshot.Offer
+}
 
 // ReadyFunc reports whether a dependency is ready, and if not, why.
 type ReadyFunc func() (bool, string)
 
-// Server serves the HTTP API.
-type Server struct {
-	echo  *echo.Echo
-	log   *slog.Logger
-	ready map[string]ReadyFunc
+// Config is everything the API depends on; New checks it.
+type Config struct {
+	Store       Store               // required
+	Calls       earshot.Calls       // required
+	Offers      Offers              // required
+	Supervising earshot.Supervising // required
+	// SupervisingNumber is the E.164 number offers tell supervisors to
+	// call (required).
+	SupervisingNumber string
+	// DefaultRegion is the ISO country for numbers written without a
+	// country code (e.g. "FI"); "" requires a country code.
+	DefaultRegion string
+	// TokenKey signs sign-in tokens with HMAC-SHA256; at least 32 bytes.
+	TokenKey []byte
+	// TokenTTL is how long a sign-in token lasts; default 12 h.
+	TokenTTL time.Duration
+	// AdminToken is the operator credential; "" disables the operator
+	// routes (they answer 404).
+	AdminToken string
+	// Ready names each dependency /readyz checks.
+	Ready map[string]ReadyFunc
+	// Log receives request and error logs; default discards.
+	Log *slog.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// OnFeatureOff is called after the operator disables supervising for
+	// org, so the caller can end that org's live sessions (R1: at once).
+	OnFeatureOff func(ctx context.Context, org string)
+	// Heartbeat is the interval of the comment lines that keep an event
+	// stream open through proxies; default 15 s.
+	Heartbeat time.Duration
 }
 
-// New returns a server; ready names each dependency /readyz checks.
-func New(log *slog.Logger, ready map[string]ReadyFunc) *Server {
+// Server serves the health probes and the mobile-app API (DESIGN §4).
+type Server struct {
+	echo    *echo.Echo
+	cfg     Config
+	log     *slog.Logger
+	limiter *limiter
+
+	// streams ends open event streams at shutdown; http.Server.Shutdown
+	// waits for idle connections, and a stream never is.
+	streams    context.Context
+	endStreams context.CancelFunc
+}
+
+// New checks cfg, fills in defaults and returns a server with every route.
+func New(cfg Config) (*Server, error) {
+	switch {
+	case cfg.Store == nil, cfg.Calls == nil, cfg.Offers == nil, cfg.Supervising == nil:
+		return nil, errors.New("httpapi: Store, Calls, Offers and Supervising are required")
+	case len(cfg.TokenKey) < 32:
+		return nil, errors.New("httpapi: TokenKey must be at least 32 bytes")
+	case !phone.IsE164(cfg.SupervisingNumber):
+		return nil, fmt.Errorf("httpapi: supervising number %q is not E.164", cfg.SupervisingNumber)
+	case cfg.DefaultRegion != "" && !phone.KnownRegion(cfg.DefaultRegion):
+		return nil, fmt.Errorf("httpapi: default region %q is not a known region", cfg.DefaultRegion)
+	}
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = 12 * time.Hour
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 15 * time.Second
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	s := &Server{echo: e, log: log, ready: ready}
+	// The server faces clients directly (or a proxy we do not know), so
+	// X-Forwarded-For is not trusted: the login rate limit keys on the
+	// address, and a forged header must not reset it.
+	e.IPExtractor = echo.ExtractIPDirect()
+	s := &Server{echo: e, cfg: cfg, log: cfg.Log, limiter: newLimiter(loginFailures, loginWindow)}
+	s.streams, s.endStreams = context.WithCancel(context.Background())
+	e.HTTPErrorHandler = s.handleError
+	e.Use(withRequestID, s.accessLog, s.recoverPanic, limitBody)
+	s.routes()
+	return s, nil
+}
+
+// routes registers every route. Middleware is passed per route rather than
+// per group: Echo gives a group with middleware a catch-all 404 route,
+// which would turn wrong-method 405s into 404s.
+func (s *Server) routes() {
+	e := s.echo
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	return s
+
+	v1 := e.Group("/api/v1")
+	v1.GET("/openapi.json", s.openAPI)
+	v1.POST("/auth/login", s.login)
+
+	signedIn := s.authenticate
+	sup := []echo.MiddlewareFunc{s.authenticate, s.requireSupervising}
+	v1.GET("/me", s.me, signedIn)
+	v1.PUT("/devices/:token", s.putDevice, signedIn)
+	v1.DELETE("/devices/:token", s.deleteDevice, signedIn)
+
+	v1.GET("/pools", s.listPools, sup...)
+	v1.GET("/pools/:pool/users", s.poolUsers, sup...)
+	v1.GET("/users/:user", s.getUser, sup...)
+	v1.POST("/users/:user/listen", s.listen, sup...)
+	v1.GET("/supervising/users", s.listSupervised, sup...)
+	v1.PUT("/supervising/users/:user", s.supervise, sup...)
+	v1.DELETE("/supervising/users/:user", s.unsupervise, sup...)
+	v1.GET("/supervising/settings", s.getSettings, sup...)
+	v1.PUT("/supervising/settings", s.putSettings, sup...)
+	v1.GET("/supervising/sessions", s.listSessions, sup...)
+	v1.PUT("/supervising/sessions/:id/mode", s.setMode, sup...)
+	v1.DELETE("/supervising/sessions/:id", s.hangup, sup...)
+	v1.GET("/events", s.events, sup...)
+
+	v1.PUT("/admin/orgs/:org/features/supervising", s.enableSupervising, s.operator)
+	v1.DELETE("/admin/orgs/:org/features/supervising", s.disableSupervising, s.operator)
+	v1.GET("/admin/audit", s.audit, s.operator)
 }
 
 // Handler returns the server as an http.Handler (for tests).
@@ -43,7 +197,7 @@ func (s *Server) healthz(c echo.Context) error {
 // readyz answers 200 when every dependency is ready, else 503 naming why.
 func (s *Server) readyz(c echo.Context) error {
 	status, checks := http.StatusOK, map[string]string{}
-	for name, f := range s.ready {
+	for name, f := range s.cfg.Ready {
 		ok, why := f()
 		if ok {
 			checks[name] = "ok"
@@ -55,13 +209,33 @@ func (s *Server) readyz(c echo.Context) error {
 	return c.JSON(status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
 }
 
+// accessLog logs one line per request with its request id, so a problem's
+// request_id leads to the log.
+func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			// Let the error handler write the response now, so the
+			// status logged is the one the client gets.
+			c.Error(err)
+		}
+		s.log.Debug("http request", "request_id", requestID(c), "method", c.Request().Method,
+			"path", c.Request().URL.Path, "status", c.Response().Status, "duration", time.Since(start))
+		return nil
+	}
+}
+
 // Serve listens on addr until ctx ends, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
+	// No read or write timeout: /api/v1/events streams for as long as
+	// the client stays (heartbeats find dead connections), and bodies are
+	// capped at 64 KiB.
+	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info("http listening", "addr", ln.Addr().String())
@@ -70,6 +244,7 @@ func (s *Server) Serve(ctx context.Context, addr string) error {
 		return fmt.Errorf("serve http: %w", err)
 	case <-ctx.Done():
 	}
+	s.endStreams()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {

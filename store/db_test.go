@@ -269,3 +269,25 @@ func TestDB_Close(t *testing.T) {
 		must(t, db.Close())
 	})
 }
+
+func TestDB_TokenKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "earshot.db")
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k1, err := db.TokenKey(context.Background())
+	if err != nil || len(k1) != store.TokenKeySize {
+		t.Fatalf("TokenKey = %x, %v", k1, err)
+	}
+	db.Close()
+	db, err = store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	k2, _ := db.TokenKey(context.Background())
+	if string(k1) != string(k2) {
+		t.Fatal("the token key changed across a restart")
+	}
+}

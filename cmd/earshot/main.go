@@ -19,12 +19,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/earshot/earshot"
 	"github.com/earshot/earshot/ariapp"
 	"github.com/earshot/earshot/directory"
 	"github.com/earshot/earshot/httpapi"
 	"github.com/earshot/earshot/offers"
 	"github.com/earshot/earshot/phone"
+	"github.com/earshot/earshot/store"
 )
 
 func main() {
@@ -55,10 +55,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	default:
 		return fmt.Errorf("unknown subcommand %q (try: config check)", strings.Join(cfg.Args, " "))
 	}
-	m, err := NewMain(cfg, newLogger(cfg, stderr))
+	if cfg.SupervisingNumber == "" {
+		return errors.New("supervising-number: required to serve: the number supervisors call (e.g. +35891234599)")
+	}
+	m, err := NewMain(ctx, cfg, newLogger(cfg, stderr))
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	return m.Run(ctx)
 }
 
@@ -74,41 +78,76 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 type Main struct {
 	cfg    *Config
 	log    *slog.Logger
-	dir    *directory.Memory
+	db     *store.DB
 	offers *offers.Service
 	app    *ariapp.App
 	http   *httpapi.Server
 }
 
-// NewMain builds every part; it contacts nothing.
-func NewMain(cfg *Config, log *slog.Logger) (*Main, error) {
-	f := &directory.File{}
-	if cfg.Directory != "" {
-		var err error
-		if f, err = directory.Load(cfg.Directory, cfg.DefaultRegion); err != nil {
-			return nil, fmt.Errorf("directory: %w", err)
-		}
-	} else {
-		log.Warn("no directory file (--directory): nobody can supervise")
+// NewMain opens the store, imports the directory file (idempotent) and
+// builds every part; it contacts nothing else. Close releases the store.
+func NewMain(ctx context.Context, cfg *Config, log *slog.Logger) (*Main, error) {
+	db, err := store.Open(cfg.DB)
+	if err != nil {
+		return nil, err
 	}
-	m := &Main{cfg: cfg, log: log, dir: directory.NewMemory(f)}
-	tracker := ariapp.NewTracker(m.dir, cfg.ARIApp, log)
+	m := &Main{cfg: cfg, log: log, db: db}
+	if err := m.build(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Main) build(ctx context.Context) error {
+	cfg, log, db := m.cfg, m.log, m.db
+	if cfg.Directory != "" {
+		f, err := directory.Load(cfg.Directory, cfg.DefaultRegion)
+		if err != nil {
+			return fmt.Errorf("directory: %w", err)
+		}
+		res, err := db.ImportDirectory(ctx, f)
+		if err != nil {
+			return fmt.Errorf("import directory %s: %w", cfg.Directory, err)
+		}
+		log.Info("directory imported", "file", cfg.Directory, "result", res.String())
+	}
+	key, err := db.TokenKey(ctx)
+	if err != nil {
+		return err
+	}
+	tracker := ariapp.NewTracker(db, cfg.ARIApp, log)
 	m.offers = offers.New(offers.Config{
-		Directory: m.dir, Calls: tracker, TTL: cfg.OfferTTL, Codes: cfg.OfferCodes, Log: log,
+		Directory: db, Calls: tracker, TTL: cfg.OfferTTL, Codes: cfg.OfferCodes, Log: log,
+		SupervisorsOf: db.SupervisorsOf,
+		// No offer to a supervisor already on the call (m.app is set below,
+		// before anything runs).
+		Busy: func(sup, call string) bool { return m.app.Busy(sup, call) },
 	})
-	app, err := ariapp.New(ariapp.Config{
+	m.app, err = ariapp.New(ariapp.Config{
 		URL: cfg.ARIBase(), User: cfg.ARIUser, Password: cfg.ARIPassword, App: cfg.ARIApp,
-		Directory: m.dir, Tracker: tracker, Offers: m.offers, Audit: logAudit{log},
+		Directory: db, Tracker: tracker, Offers: m.offers, Audit: db,
 		DefaultRegion: cfg.DefaultRegion, Tone: cfg.AgentTone, DTMFKeys: cfg.DTMFKeys,
 		DisableDTMF: !cfg.DTMFModes, Normalize: phone.Normalize, Log: log,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	m.app = app
-	m.http = httpapi.New(log, map[string]httpapi.ReadyFunc{"ari": app.Ready})
-	return m, nil
+	m.http, err = httpapi.New(httpapi.Config{
+		Store: apiStore{db}, Calls: tracker, Offers: m.offers, Supervising: m.app,
+		SupervisingNumber: cfg.SupervisingNumber, DefaultRegion: cfg.DefaultRegion,
+		TokenKey: key, AdminToken: cfg.AdminToken, Log: log,
+		Ready: map[string]httpapi.ReadyFunc{"ari": m.app.Ready},
+		OnFeatureOff: func(ctx context.Context, org string) {
+			n := m.app.HangupOrg(ctx, org)
+			log.Info("supervising turned off; sessions ended", "org", org, "sessions", n)
+		},
+	})
+	return err
 }
+
+// Close releases the store.
+func (m *Main) Close() error { return m.db.Close() }
 
 // Run checks that ARI answers, then serves until ctx ends.
 func (m *Main) Run(ctx context.Context) error {
@@ -137,11 +176,21 @@ func (m *Main) Run(ctx context.Context) error {
 	return first
 }
 
-// logAudit writes the audit trail to the log until the store keeps it.
-type logAudit struct{ log *slog.Logger }
+// apiStore adapts the store to the API's view of it.
+type apiStore struct{ *store.DB }
 
-func (l logAudit) Record(_ context.Context, e earshot.AuditEntry) error {
-	l.log.Info("audit", "kind", e.Kind, "session", e.Session, "supervisor", e.Supervisor,
-		"agent", e.Agent, "call", e.CallID, "caller", e.Caller, "mode", e.Mode, "reason", e.Reason)
-	return nil
+func (s apiStore) PutDevice(ctx context.Context, token, user, platform string) error {
+	return s.DB.PutDevice(ctx, store.Device{Token: token, User: user, Platform: platform})
+}
+
+func (s apiStore) AuditLog(ctx context.Context, org string, before uint64, limit int) ([]httpapi.AuditRecord, error) {
+	recs, err := s.DB.Audit(ctx, store.AuditQuery{Org: org, Before: before, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]httpapi.AuditRecord, len(recs))
+	for i, r := range recs {
+		out[i] = httpapi.AuditRecord{Seq: r.Seq, AuditEntry: r.AuditEntry}
+	}
+	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -41,14 +42,14 @@ func TestRun_ARIUnusable(t *testing.T) {
 		}
 		addr := ln.Addr().String()
 		ln.Close() // a port nobody listens on
-		err = run(context.Background(), []string{"--ari-url", "http://" + addr, "--ari-password", "x"}, envOf(nil), &bytes.Buffer{}, &bytes.Buffer{})
+		err = run(context.Background(), []string{"--ari-url", "http://" + addr, "--ari-password", "x", "--db", filepath.Join(t.TempDir(), "e.db"), "--supervising-number", "+35891234599"}, envOf(nil), &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), "unreachable") {
 			t.Fatalf("err = %v, want it to say ARI is unreachable", err)
 		}
 	})
 	t.Run("WrongCredentials", func(t *testing.T) {
 		sb := sandbox.Require(t)
-		err := run(context.Background(), nil, envOf(map[string]string{
+		err := run(context.Background(), []string{"--db", filepath.Join(t.TempDir(), "e.db"), "--supervising-number", "+35891234599"}, envOf(map[string]string{
 			"EARSHOT_ARI_URL": sb.URL, "EARSHOT_ARI_USER": sb.User, "EARSHOT_ARI_PASSWORD": "wrong",
 		}), &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), "wrong ari-user or ari-password") {
@@ -64,7 +65,7 @@ func TestRun_Serves(t *testing.T) {
 	var logs syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--http-addr", "127.0.0.1:0", "--ari-app", "earshot-main-test"}, envOf(map[string]string{
+		done <- run(ctx, []string{"--http-addr", "127.0.0.1:0", "--ari-app", "earshot-main-test", "--db", filepath.Join(t.TempDir(), "e.db"), "--supervising-number", "+35891234599"}, envOf(map[string]string{
 			"EARSHOT_ARI_URL": sb.URL, "EARSHOT_ARI_USER": sb.User, "EARSHOT_ARI_PASSWORD": sb.Password,
 		}), &bytes.Buffer{}, &logs)
 	}()

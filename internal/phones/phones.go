@@ -119,11 +119,17 @@ func New(tb testing.TB) *Harness {
 	return h
 }
 
-// resync marks channels Asterisk no longer has as destroyed.
+// resync rebuilds the harness's view from Asterisk after a reconnect:
+// channels that went while the stream was down are marked destroyed, and
+// channels and bridges that appeared meanwhile are learnt.
 func (h *Harness) resync() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	chs, err := h.client.Channels(ctx)
+	if err != nil {
+		return
+	}
+	bridges, err := h.client.Bridges(ctx)
 	if err != nil {
 		return
 	}
@@ -133,10 +139,8 @@ func (h *Harness) resync() {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for id, ch := range h.chans {
+	for id := range h.chans {
 		if !live[id] {
-			delete(h.chans, id)
-			delete(h.byName, ch.Name)
 			h.destroyed[id] = time.Now()
 		}
 	}
@@ -145,6 +149,18 @@ func (h *Harness) resync() {
 			if _, gone := h.destroyed[id]; !gone && !live[id] {
 				h.destroyed[id] = time.Now()
 			}
+		}
+	}
+	h.chans, h.byName = map[string]ari.ChannelData{}, map[string]string{}
+	for _, ch := range chs {
+		h.track(ch)
+	}
+	h.inBridge, h.members = map[string]string{}, map[string]map[string]bool{}
+	for _, b := range bridges {
+		h.members[b.ID] = map[string]bool{}
+		for _, id := range b.ChannelIDs {
+			h.members[b.ID][id] = true
+			h.inBridge[id] = b.ID
 		}
 	}
 	close(h.notify)

@@ -1,0 +1,102 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/earshot/earshot"
+)
+
+// Audit page sizes.
+const (
+	auditDefaultLimit = 100
+	auditMaxLimit     = 1000
+)
+
+// enableSupervising switches the feature on for an organization (R1).
+// Signed-in supervisors get it only when they sign in again.
+func (s *Server) enableSupervising(c echo.Context) error {
+	return s.setSupervising(c, true)
+}
+
+// disableSupervising switches the feature off (R1: at once): the API
+// checks the organization on every supervising request, and OnFeatureOff
+// ends the live sessions.
+func (s *Server) disableSupervising(c echo.Context) error {
+	return s.setSupervising(c, false)
+}
+
+func (s *Server) setSupervising(c echo.Context, on bool) error {
+	ctx := c.Request().Context()
+	org, err := param(c, "org")
+	if err != nil {
+		return err
+	}
+	if _, err := s.cfg.Store.Org(ctx, org); err != nil {
+		return err
+	}
+	if err := s.cfg.Store.SetFeature(ctx, org, earshot.FeatureSupervising, on); err != nil {
+		return fmt.Errorf("set feature: %w", err)
+	}
+	s.log.Info("operator set feature", "request_id", requestID(c), "org", org, "feature", earshot.FeatureSupervising, "on", on)
+	if !on && s.cfg.OnFeatureOff != nil {
+		s.cfg.OnFeatureOff(ctx, org)
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// auditPage is one page of the audit trail, newest first; next_before
+// fetches the page after it.
+type auditPage struct {
+	Entries    []AuditRecord `json:"entries"`
+	NextBefore *uint64       `json:"next_before"`
+}
+
+// audit pages backwards through the audit trail: ?org= narrows it to one
+// organization, ?before= starts below a sequence number, ?limit= sizes the
+// page.
+func (s *Server) audit(c echo.Context) error {
+	q := c.QueryParams()
+	var errs []FieldError
+	var before uint64
+	if v := q.Get("before"); v != "" {
+		var err error
+		if before, err = strconv.ParseUint(v, 10, 64); err != nil {
+			errs = append(errs, FieldError{"before", "must be a sequence number (a non-negative integer)"})
+		}
+	}
+	limit := auditDefaultLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > auditMaxLimit {
+			errs = append(errs, FieldError{"limit", fmt.Sprintf("must be an integer from 1 to %d", auditMaxLimit)})
+		}
+		limit = n
+	}
+	if errs != nil {
+		p := invalid(errs...)
+		// Query parameters are part of the request itself, not a body
+		// whose values cannot be used: 400.
+		p.Status = http.StatusBadRequest
+		return p
+	}
+	ctx, org := c.Request().Context(), q.Get("org")
+	if org != "" {
+		if _, err := s.cfg.Store.Org(ctx, org); err != nil {
+			return err
+		}
+	}
+	recs, err := s.cfg.Store.AuditLog(ctx, org, before, limit)
+	if err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	page := auditPage{Entries: nonNil(recs)}
+	if len(recs) == limit {
+		next := recs[len(recs)-1].Seq
+		page.NextBefore = &next
+	}
+	return c.JSON(http.StatusOK, page)
+}

@@ -1,0 +1,269 @@
+package httpapi_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+func TestLogin_Post(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		e := newEnv(t)
+		w := e.do("POST", "/api/v1/auth/login", "", map[string]string{"username": "sara", "password": "secret"})
+		wantStatus(t, w, http.StatusOK)
+		got := decodeAs[map[string]json.RawMessage](t, w)
+		for _, k := range []string{"token", "expires_at", "user", "features"} {
+			if got[k] == nil {
+				t.Errorf("response lacks %q: %s", k, w.Body)
+			}
+		}
+		if string(got["expires_at"]) != `"2025-11-24T21:00:00Z"` {
+			t.Errorf("expires_at = %s, want 12 h after sign-in", got["expires_at"])
+		}
+		if string(got["features"]) != `["supervising"]` {
+			t.Errorf("features = %s", got["features"])
+		}
+		var tok string
+		_ = json.Unmarshal(got["token"], &tok)
+		header, claims := jwtParts(t, tok)
+		if header["alg"] != "HS256" {
+			t.Errorf("alg = %v", header["alg"])
+		}
+		if claims["sub"] != "sara" || claims["org"] != "acme" || claims["iat"] != float64(t0.Unix()) ||
+			claims["exp"] != float64(t0.Add(12*time.Hour).Unix()) {
+			t.Errorf("claims = %v", claims)
+		}
+		if !slices.Equal(toStrings(claims["roles"]), []string{"supervisor"}) || !slices.Equal(toStrings(claims["features"]), []string{"supervising"}) {
+			t.Errorf("roles, features = %v, %v", claims["roles"], claims["features"])
+		}
+	})
+	t.Run("ErrWrongCredentials", func(t *testing.T) {
+		// An unknown user and a wrong password look the same.
+		e := newEnv(t)
+		a := e.do("POST", "/api/v1/auth/login", "", map[string]string{"username": "sara", "password": "wrong"})
+		b := e.do("POST", "/api/v1/auth/login", "", map[string]string{"username": "nobody", "password": "secret"})
+		pa, pb := wantProblem(t, a, http.StatusUnauthorized), wantProblem(t, b, http.StatusUnauthorized)
+		if pa.Detail != pb.Detail || pa.Type != pb.Type || a.Header().Get("WWW-Authenticate") != b.Header().Get("WWW-Authenticate") {
+			t.Errorf("answers differ: %+v vs %+v", pa, pb)
+		}
+	})
+	t.Run("ErrNoPasswordHash", func(t *testing.T) {
+		e := newEnv(t)
+		u := e.store.users["carl"]
+		u.PasswordHash = ""
+		e.store.users["carl"] = u
+		wantProblem(t, e.do("POST", "/api/v1/auth/login", "", map[string]string{"username": "carl", "password": ""}), http.StatusUnprocessableEntity)
+		wantProblem(t, e.do("POST", "/api/v1/auth/login", "", map[string]string{"username": "carl", "password": "x"}), http.StatusUnauthorized)
+	})
+	t.Run("ErrMissingFields", func(t *testing.T) {
+		e := newEnv(t)
+		p := wantProblem(t, e.do("POST", "/api/v1/auth/login", "", `{}`), http.StatusUnprocessableEntity)
+		if len(p.Errors) != 2 || p.Errors[0].Field != "username" || p.Errors[1].Field != "password" {
+			t.Errorf("errors = %+v", p.Errors)
+		}
+	})
+}
+
+func TestLogin_RateLimit(t *testing.T) {
+	login := func(e *env, addr, user, password string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/api/v1/auth/login",
+			strings.NewReader(`{"username":"`+user+`","password":"`+password+`"}`))
+		r.Header.Set("Content-Type", "application/json")
+		r.RemoteAddr = addr
+		w := httptest.NewRecorder()
+		e.srv.Handler().ServeHTTP(w, r)
+		return w
+	}
+	t.Run("PerUser", func(t *testing.T) {
+		e := newEnv(t)
+		for i := range 5 {
+			// Each failure from another address: the user's count alone
+			// trips the limit.
+			wantStatus(t, login(e, "198.51.100."+string(rune('1'+i))+":1", "sara", "wrong"), http.StatusUnauthorized)
+		}
+		e.clock.Advance(time.Minute)
+		w := login(e, "203.0.113.9:1", "sara", "secret")
+		wantProblem(t, w, http.StatusTooManyRequests)
+		if got := w.Header().Get("Retry-After"); got != "240" {
+			t.Errorf("Retry-After = %q, want 240", got)
+		}
+		// Another user from a fresh address is not affected.
+		wantStatus(t, login(e, "203.0.113.9:1", "sam", "secret"), http.StatusOK)
+		e.clock.Advance(4 * time.Minute)
+		wantStatus(t, login(e, "203.0.113.9:1", "sara", "secret"), http.StatusOK)
+	})
+	t.Run("PerAddress", func(t *testing.T) {
+		e := newEnv(t)
+		// Known users keep the test fast: unknown ones cost a
+		// default-cost bcrypt each, on purpose.
+		for _, u := range []string{"sam", "nora", "alice", "bob", "carl"} {
+			wantStatus(t, login(e, "198.51.100.7:1", u, "guess"), http.StatusUnauthorized)
+		}
+		wantProblem(t, login(e, "198.51.100.7:2", "sara", "secret"), http.StatusTooManyRequests)
+		wantStatus(t, login(e, "198.51.100.8:1", "sara", "secret"), http.StatusOK)
+	})
+	t.Run("ForwardedForIgnored", func(t *testing.T) {
+		e := newEnv(t)
+		for _, u := range []string{"sam", "nora", "alice", "bob", "carl"} {
+			wantStatus(t, login(e, "198.51.100.7:1", u, "guess"), http.StatusUnauthorized)
+		}
+		r := httptest.NewRequest("POST", "/api/v1/auth/login", strings.NewReader(`{"username":"sara","password":"secret"}`))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("X-Forwarded-For", "192.0.2.77")
+		r.RemoteAddr = "198.51.100.7:1"
+		w := httptest.NewRecorder()
+		e.srv.Handler().ServeHTTP(w, r)
+		wantProblem(t, w, http.StatusTooManyRequests)
+	})
+}
+
+func TestAuthenticate(t *testing.T) {
+	e := newEnv(t)
+	good := e.token("sara")
+	forged, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"sub": "sara", "org": "acme", "roles": []string{"supervisor"}, "features": []string{"supervising"},
+		"iss": "earshot", "iat": t0.Unix(), "exp": t0.Add(time.Hour).Unix(),
+	}).SignedString([]byte("another key, another key, another key"))
+	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{
+		"sub": "sara", "org": "acme", "iss": "earshot", "iat": t0.Unix(), "exp": t0.Add(time.Hour).Unix(),
+	}).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	cases := []struct {
+		name, header string
+	}{
+		{"NoHeader", ""},
+		{"NotBearer", "Basic c2FyYTpzZWNyZXQ="},
+		{"EmptyBearer", "Bearer "},
+		{"Garbage", "Bearer not-a-jwt"},
+		{"ForgedKey", "Bearer " + forged},
+		{"AlgNone", "Bearer " + none},
+		{"AdminTokenIsNoUserToken", "Bearer " + adminToken},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/api/v1/me", nil)
+			if tc.header != "" {
+				r.Header.Set("Authorization", tc.header)
+			}
+			w := httptest.NewRecorder()
+			e.srv.Handler().ServeHTTP(w, r)
+			wantProblem(t, w, http.StatusUnauthorized)
+			if !strings.HasPrefix(w.Header().Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("WWW-Authenticate = %q", w.Header().Get("WWW-Authenticate"))
+			}
+		})
+	}
+	t.Run("OK", func(t *testing.T) {
+		wantStatus(t, e.do("GET", "/api/v1/me", good, nil), http.StatusOK)
+	})
+	t.Run("ErrExpired", func(t *testing.T) {
+		e := newEnv(t)
+		tok := e.token("sara")
+		e.clock.Advance(12*time.Hour + time.Second)
+		wantProblem(t, e.do("GET", "/api/v1/me", tok, nil), http.StatusUnauthorized)
+	})
+	t.Run("ErrUserGone", func(t *testing.T) {
+		e := newEnv(t)
+		tok := e.token("sara")
+		delete(e.store.users, "sara")
+		wantProblem(t, e.do("GET", "/api/v1/me", tok, nil), http.StatusUnauthorized)
+	})
+}
+
+func TestMe_Get(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		e := newEnv(t)
+		w := e.do("GET", "/api/v1/me", e.token("sara"), nil)
+		wantStatus(t, w, http.StatusOK)
+		wantJSON(t, w, `{"user":{"id":"sara","org":"acme","name":"Sara","roles":["supervisor"],"phone_number":"+358401234567"},
+			"features":["supervising"],"expires_at":"2025-11-24T21:00:00Z"}`)
+	})
+	t.Run("Agent", func(t *testing.T) {
+		e := newEnv(t)
+		w := e.do("GET", "/api/v1/me", e.token("carl"), nil)
+		wantStatus(t, w, http.StatusOK)
+		wantJSON(t, w, `{"user":{"id":"carl","org":"acme","name":"Carl","roles":["agent"],"phone_number":null},
+			"features":["supervising"],"expires_at":"2025-11-24T21:00:00Z"}`)
+	})
+}
+
+// TestFeature_R1 walks R1: the feature reaches a supervisor only with a
+// new sign-in, and leaves everyone at once.
+func TestFeature_R1(t *testing.T) {
+	e := newEnv(t)
+	admin := func(method string) {
+		t.Helper()
+		wantStatus(t, e.do(method, "/api/v1/admin/orgs/acme/features/supervising", adminToken, nil), http.StatusNoContent)
+	}
+	admin("DELETE")
+	if !slices.Equal(e.featureOff, []string{"acme"}) {
+		t.Fatalf("OnFeatureOff calls = %v", e.featureOff)
+	}
+
+	// Signed in while off: no feature in the token, supervising denied.
+	old := e.token("sara")
+	if _, claims := jwtParts(t, old); len(toStrings(claims["features"])) != 0 {
+		t.Fatalf("token features = %v, want none", claims["features"])
+	}
+	p := wantProblem(t, e.do("GET", "/api/v1/pools", old, nil), http.StatusForbidden)
+	if p.Type != "https://earshot.dev/problems/feature-off" {
+		t.Errorf("type = %s", p.Type)
+	}
+
+	// Enabled: the old token still lacks it.
+	admin("PUT")
+	p = wantProblem(t, e.do("GET", "/api/v1/pools", old, nil), http.StatusForbidden)
+	if !strings.Contains(p.Detail, "sign out and in again") {
+		t.Errorf("detail = %q", p.Detail)
+	}
+	wantJSON(t, e.do("GET", "/api/v1/me", old, nil), `{"user":{"id":"sara","org":"acme","name":"Sara","roles":["supervisor"],
+		"phone_number":"+358401234567"},"features":[],"expires_at":"2025-11-24T21:00:00Z"}`)
+
+	// A new sign-in gets it.
+	fresh := e.token("sara")
+	wantStatus(t, e.do("GET", "/api/v1/pools", fresh, nil), http.StatusOK)
+
+	// Disabled: denied at once, token or not; /me stops listing it.
+	admin("DELETE")
+	for _, path := range []string{"/api/v1/pools", "/api/v1/supervising/sessions", "/api/v1/events"} {
+		wantProblem(t, e.do("GET", path, fresh, nil), http.StatusForbidden)
+	}
+	wantStatus(t, e.do("POST", "/api/v1/users/alice/listen", fresh, nil), http.StatusForbidden)
+	if got := decodeAs[struct{ Features []string }](t, e.do("GET", "/api/v1/me", fresh, nil)).Features; len(got) != 0 {
+		t.Errorf("me features = %v, want none", got)
+	}
+	// Other organizations keep it.
+	wantStatus(t, e.do("GET", "/api/v1/pools", e.token("gus"), nil), http.StatusOK)
+}
+
+func jwtParts(t *testing.T, tok string) (header, claims map[string]any) {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("token %q is not a JWS", tok)
+	}
+	for i, dst := range []*map[string]any{&header, &claims} {
+		b, err := base64.RawURLEncoding.DecodeString(parts[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return header, claims
+}
+
+func toStrings(v any) []string {
+	var out []string
+	for _, x := range v.([]any) {
+		out = append(out, x.(string))
+	}
+	return out
+}

@@ -1,0 +1,168 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+// maxBody caps every request body; the largest real one (a sign-in) is a
+// few hundred bytes.
+const maxBody = 64 << 10
+
+func tooLarge() *Problem {
+	return newProblem(http.StatusRequestEntityTooLarge, "request body exceeds %d KiB", maxBody>>10)
+}
+
+// limitBody refuses a declared oversized body at once and caps an
+// undeclared one (chunked) while it is read.
+func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if req.ContentLength > maxBody {
+			return tooLarge()
+		}
+		req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, maxBody)
+		return next(c)
+	}
+}
+
+// decode reads the request body as one JSON object into dst, a pointer to
+// a struct. It rejects other content types, unknown fields and trailing
+// data, and its problems say where the body went wrong, because the
+// client's developer reads them.
+func decode(c echo.Context, dst any) error {
+	req := c.Request()
+	ct := req.Header.Get(echo.HeaderContentType)
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || !isJSON(mt) {
+		return newProblem(http.StatusUnsupportedMediaType, "Content-Type must be application/json, not %q", ct)
+	}
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge()
+		}
+		return newProblem(http.StatusBadRequest, "reading the request body: %v", err)
+	}
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	switch {
+	case len(trimmed) == 0:
+		return newProblem(http.StatusBadRequest, "request body is empty; send a JSON object")
+	case trimmed[0] != '{':
+		return newProblem(http.StatusBadRequest, "request body must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return jsonProblem(body, dst, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		line, col := position(body, dec.InputOffset())
+		return newProblem(http.StatusBadRequest, "request body has more after the JSON object (line %d, column %d)", line, col)
+	}
+	return nil
+}
+
+func isJSON(mediaType string) bool {
+	return mediaType == "application/json" ||
+		(strings.HasPrefix(mediaType, "application/") && strings.HasSuffix(mediaType, "+json"))
+}
+
+// jsonProblem explains a decoding error in terms of the request.
+func jsonProblem(body []byte, dst any, err error) *Problem {
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &syn):
+		// Offset counts the offending byte; point at it.
+		line, col := position(body, syn.Offset-1)
+		return newProblem(http.StatusBadRequest, "malformed JSON at line %d, column %d: %s", line, col, syn.Error())
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return newProblem(http.StatusBadRequest, "malformed JSON: the body ends before the JSON object does")
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "(body)"
+		}
+		detail := fmt.Sprintf("must be %s, not a JSON %s", describe(typ.Type), typ.Value)
+		p := newProblem(http.StatusBadRequest, "field %q %s", field, detail)
+		p.Errors = []FieldError{{Field: field, Detail: detail}}
+		return p
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		// encoding/json has no typed error for this; its message is
+		// stable (`json: unknown field "x"`).
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		p := newProblem(http.StatusBadRequest, "unknown field %q; this request takes only %s", name, strings.Join(fieldsOf(dst), ", "))
+		p.Errors = []FieldError{{Field: name, Detail: "unknown field"}}
+		return p
+	}
+	return newProblem(http.StatusBadRequest, "malformed JSON: %v", err)
+}
+
+// position turns a byte offset into a 1-based line and column.
+func position(body []byte, offset int64) (line, col int) {
+	offset = min(max(offset, 0), int64(len(body)))
+	before := body[:offset]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = int(offset) - (bytes.LastIndexByte(before, '\n') + 1) + 1
+	return line, col
+}
+
+// describe names a Go type the way a JSON client thinks of it.
+func describe(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Pointer:
+		return describe(t.Elem())
+	}
+	return "an object"
+}
+
+// fieldsOf lists the JSON names of the fields dst accepts, for the
+// unknown-field message.
+func fieldsOf(dst any) []string {
+	t := reflect.TypeOf(dst)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var names []string
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			names = append(names, fmt.Sprintf("%q", name))
+		}
+	}
+	return names
+}
+
+// param returns a path parameter unescaped: Echo matches on the raw path
+// and leaves escapes such as %3A in place.
+func param(c echo.Context, name string) (string, error) {
+	v, err := url.PathUnescape(c.Param(name))
+	if err != nil || v == "" {
+		return "", newProblem(http.StatusBadRequest, "path parameter %s is not valid", name)
+	}
+	return v, nil
+}

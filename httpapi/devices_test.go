@@ -1,0 +1,54 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestDevice_Put(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		e := newEnv(t)
+		// FCM tokens hold ':'; an escaped one is stored unescaped.
+		wantStatus(t, e.do("PUT", "/api/v1/devices/fcm%3Aabc-1", e.token("carl"), `{"platform":"android"}`), http.StatusNoContent)
+		if got := e.store.devices["fcm:abc-1"]; got != [2]string{"carl", "android"} {
+			t.Errorf("device = %v", got)
+		}
+	})
+	t.Run("MovesToNewUser", func(t *testing.T) {
+		e := newEnv(t)
+		e.do("PUT", "/api/v1/devices/t1", e.token("carl"), `{"platform":"ios"}`)
+		wantStatus(t, e.do("PUT", "/api/v1/devices/t1", e.token("sara"), `{"platform":"ios"}`), http.StatusNoContent)
+		if got := e.store.devices["t1"]; got != [2]string{"sara", "ios"} {
+			t.Errorf("device = %v", got)
+		}
+	})
+	t.Run("ErrPlatform", func(t *testing.T) {
+		e := newEnv(t)
+		p := wantProblem(t, e.do("PUT", "/api/v1/devices/t1", e.token("sara"), `{"platform":"windows"}`), http.StatusUnprocessableEntity)
+		if len(p.Errors) != 1 || p.Errors[0].Field != "platform" {
+			t.Errorf("errors = %+v", p.Errors)
+		}
+		if len(e.store.devices) != 0 {
+			t.Error("device stored")
+		}
+	})
+	t.Run("ErrTokenTooLong", func(t *testing.T) {
+		e := newEnv(t)
+		wantProblem(t, e.do("PUT", "/api/v1/devices/"+strings.Repeat("x", 5000), e.token("sara"), `{"platform":"ios"}`), http.StatusUnprocessableEntity)
+	})
+}
+
+func TestDevice_Delete(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		e := newEnv(t)
+		tok := e.token("sara")
+		e.do("PUT", "/api/v1/devices/t1", tok, `{"platform":"ios"}`)
+		for range 2 { // idempotent
+			wantStatus(t, e.do("DELETE", "/api/v1/devices/t1", tok, nil), http.StatusNoContent)
+		}
+		if len(e.store.devices) != 0 {
+			t.Errorf("devices = %v", e.store.devices)
+		}
+	})
+}

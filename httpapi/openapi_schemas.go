@@ -1,0 +1,111 @@
+package httpapi
+
+// schemas are the components.schemas of the OpenAPI document, one per
+// JSON shape the API reads or writes.
+func schemas() map[string]any {
+	modes := map[string]any{"type": "string", "enum": []string{"listen", "whisper", "barge"}}
+	return map[string]any{
+		"Problem": object([]string{"type", "title", "status"}, map[string]any{
+			"type":       describeSchema(str(), `"about:blank" or https://earshot.dev/problems/<kind>`),
+			"title":      str(),
+			"status":     integer(),
+			"detail":     str(),
+			"instance":   describeSchema(str(), "the request path"),
+			"request_id": describeSchema(str(), "matches X-Request-Id and the server log"),
+			"errors":     array(ref("FieldError")),
+		}),
+		"FieldError":    object([]string{"field", "detail"}, map[string]any{"field": str(), "detail": str()}),
+		"LoginRequest":  closed([]string{"username", "password"}, map[string]any{"username": describeSchema(str(), "the user's id in the directory"), "password": str()}),
+		"LoginResponse": object([]string{"token", "expires_at", "user", "features"}, map[string]any{"token": str(), "expires_at": dateTime(), "user": ref("User"), "features": array(str())}),
+		"User": object([]string{"id", "org", "name", "roles", "phone_number"}, map[string]any{
+			"id": str(), "org": str(), "name": str(), "roles": array(str()), "phone_number": nullable(str()),
+		}),
+		"Me": object([]string{"user", "features", "expires_at"}, map[string]any{
+			"user": ref("User"), "features": describeSchema(array(str()), "features of the token the organization still has"), "expires_at": dateTime(),
+		}),
+		"Pool": object([]string{"id", "name", "number", "agents", "agents_on_call"}, map[string]any{
+			"id": str(), "name": str(), "number": str(), "agents": integer(), "agents_on_call": integer(),
+		}),
+		"PoolList": object([]string{"pools"}, map[string]any{"pools": array(ref("Pool"))}),
+		"OnCall":   object([]string{"pool", "call_id", "since"}, map[string]any{"pool": str(), "call_id": str(), "since": dateTime()}),
+		"UserView": object([]string{"id", "name", "on_call", "supervised"}, map[string]any{
+			"id": str(), "name": str(), "on_call": nullable(ref("OnCall")), "supervised": boolean(),
+		}),
+		"UserList": object([]string{"users"}, map[string]any{"users": array(ref("UserView"))}),
+		"Offer": object([]string{"id", "agent", "pool", "supervising_number", "dial_uri", "expires_at"}, map[string]any{
+			"id": str(), "agent": str(), "pool": str(), "supervising_number": str(),
+			"dial_uri": describeSchema(str(), "tel: URI that opens the dialer"), "expires_at": dateTime(),
+		}),
+		"OfferResponse": object([]string{"offer"}, map[string]any{"offer": ref("Offer")}),
+		"Settings":      closed([]string{"phone_number"}, map[string]any{"phone_number": describeSchema(nullable(str()), "E.164 when read; any usual notation when written")}),
+		"DeviceRequest": closed([]string{"platform"}, map[string]any{"platform": map[string]any{"type": "string", "enum": []string{"android", "ios"}}}),
+		"Mode":          modes,
+		"ModeRequest":   closed([]string{"mode"}, map[string]any{"mode": ref("Mode")}),
+		"Session": object([]string{"id", "agent", "pool", "mode", "started_at"}, map[string]any{
+			"id": str(), "agent": str(), "pool": str(), "mode": ref("Mode"), "started_at": dateTime(),
+		}),
+		"SessionList": object([]string{"sessions"}, map[string]any{"sessions": array(ref("Session"))}),
+		"AuditEntry": object([]string{"seq", "time", "kind"}, map[string]any{
+			"seq": integer(), "time": dateTime(),
+			"kind": map[string]any{"type": "string", "enum": []string{"connect", "mode", "end", "reject"}},
+			"org":  str(), "session": str(), "supervisor": str(), "agent": str(), "pool": str(),
+			"call_id": str(), "caller": str(), "mode": ref("Mode"), "reason": str(),
+		}),
+		"AuditPage": object([]string{"entries", "next_before"}, map[string]any{
+			"entries": array(ref("AuditEntry")), "next_before": describeSchema(nullable(integer()), "before= of the next page; null on the last"),
+		}),
+		"Health":  object([]string{"status"}, map[string]any{"status": str()}),
+		"Ready":   object([]string{"ready", "checks"}, map[string]any{"ready": boolean(), "checks": map[string]any{"type": "object", "additionalProperties": str()}}),
+		"OpenAPI": map[string]any{"type": "object", "description": "an OpenAPI 3.1 document"},
+		"CallEvent": object([]string{"agent", "pool", "call_id", "since"}, map[string]any{
+			"agent": str(), "pool": str(), "call_id": str(), "since": dateTime(),
+		}),
+		"OfferEvent": map[string]any{"allOf": []any{ref("Offer"), map[string]any{"type": "object", "properties": map[string]any{
+			"source": map[string]any{"type": "string", "enum": []string{"ad_hoc", "supervised"}},
+		}}}},
+		"OfferWithdrawn": object([]string{"id", "agent", "pool"}, map[string]any{"id": str(), "agent": str(), "pool": str()}),
+		"SessionEvent": map[string]any{"allOf": []any{ref("Session"), map[string]any{"type": "object", "properties": map[string]any{
+			"actions": describeSchema(array(ref("Mode")), "the modes the supervisor can switch to (R11)"),
+			"reason":  describeSchema(str(), "why it ended (session_ended)"),
+		}}}},
+	}
+}
+
+func str() map[string]any      { return map[string]any{"type": "string"} }
+func integer() map[string]any  { return map[string]any{"type": "integer"} }
+func boolean() map[string]any  { return map[string]any{"type": "boolean"} }
+func dateTime() map[string]any { return map[string]any{"type": "string", "format": "date-time"} }
+
+func array(items map[string]any) map[string]any {
+	return map[string]any{"type": "array", "items": items}
+}
+
+func ref(name string) map[string]any {
+	return map[string]any{"$ref": "#/components/schemas/" + name}
+}
+
+// nullable allows null besides the schema (OpenAPI 3.1 is JSON Schema
+// 2020-12, so "nullable" is gone).
+func nullable(s map[string]any) map[string]any {
+	return map[string]any{"oneOf": []any{s, map[string]any{"type": "null"}}}
+}
+
+func describeSchema(s map[string]any, description string) map[string]any {
+	out := map[string]any{"description": description}
+	for k, v := range s {
+		out[k] = v
+	}
+	return out
+}
+
+func object(required []string, props map[string]any) map[string]any {
+	return map[string]any{"type": "object", "required": required, "properties": props}
+}
+
+// closed is a request body: the API rejects unknown fields, and the
+// document says so.
+func closed(required []string, props map[string]any) map[string]any {
+	s := object(required, props)
+	s["additionalProperties"] = false
+	return s
+}
