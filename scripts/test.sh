@@ -22,4 +22,14 @@ go vet ./...
 # every ARI application, which Asterisk 22 cannot always survive being
 # unregistered under (README, "Known Asterisk issues").
 go test -count=1 -p 1 -parallel 1 "$@" ./...
+
+# Every fuzz target runs its seeds above; here each also fuzzes briefly
+# (longer runs: go test -run='^$' -fuzz=FuzzX -fuzztime=5m ./pkg).
+fuzztime=${EARSHOT_FUZZTIME:-3s}
+for target in $(grep -rhoE '^func (Fuzz[A-Za-z0-9_]+)' --include='*_test.go' --exclude-dir=.cache . | cut -d' ' -f2 | sort -u); do
+  pkg=$(dirname "$(grep -rlE "^func $target\(" --include='*_test.go' --exclude-dir=.cache . | head -1)")
+  go test -run='^$' -fuzz="^$target\$" -fuzztime="$fuzztime" "$pkg" >/dev/null ||
+    { echo "test: fuzz target $target in $pkg failed" >&2; go test -run='^$' -fuzz="^$target\$" -fuzztime=1x "$pkg"; exit 1; }
+  echo "fuzz: $target ($pkg) ran $fuzztime without a failure"
+done
 echo "test: suite finished in $((SECONDS - started)) s"

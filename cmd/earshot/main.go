@@ -2,8 +2,10 @@
 // subcommand it serves (ARI application and HTTP API); subcommands do one
 // job and exit.
 //
-//	earshot [flags]               run the server
-//	earshot [flags] config check  validate the configuration and print it (secrets hidden)
+//	earshot [flags]                          run the server
+//	earshot [flags] config check             validate the configuration and print it (secrets hidden)
+//	earshot [flags] backup FILE              write a consistent copy of the store (also while earshot runs)
+//	earshot [flags] directory import FILE    import a YAML directory file (idempotent)
 package main
 
 import (
@@ -46,14 +48,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	switch strings.Join(cfg.Args, " ") {
-	case "":
-	case "config check":
+	switch args := cfg.Args; {
+	case len(args) == 0:
+	case len(args) == 2 && args[0] == "config" && args[1] == "check":
 		fmt.Fprint(stdout, cfg.String())
 		fmt.Fprintln(stdout, "configuration ok")
 		return nil
+	case len(args) == 2 && args[0] == "backup":
+		return backup(ctx, cfg, args[1], stdout)
+	case len(args) == 3 && args[0] == "directory" && args[1] == "import":
+		return importDirectory(ctx, cfg, args[2], stdout)
 	default:
-		return fmt.Errorf("unknown subcommand %q (try: config check)", strings.Join(cfg.Args, " "))
+		return fmt.Errorf("unknown subcommand %q (try: config check, backup FILE, directory import FILE)", strings.Join(args, " "))
 	}
 	if cfg.SupervisingNumber == "" {
 		return errors.New("supervising-number: required to serve: the number supervisors call (e.g. +35891234599)")
@@ -181,6 +187,14 @@ type apiStore struct{ *store.DB }
 
 func (s apiStore) PutDevice(ctx context.Context, token, user, platform string) error {
 	return s.DB.PutDevice(ctx, store.Device{Token: token, User: user, Platform: platform})
+}
+
+func (s apiStore) ImportDirectory(ctx context.Context, f *directory.File) (string, error) {
+	res, err := s.DB.ImportDirectory(ctx, f)
+	if err != nil {
+		return "", err
+	}
+	return res.String(), nil
 }
 
 func (s apiStore) AuditLog(ctx context.Context, org string, before uint64, limit int) ([]httpapi.AuditRecord, error) {
