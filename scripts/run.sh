@@ -9,7 +9,9 @@ export PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null 2>&1 || { echo "run: Go is missing (https://go.dev/dl, 1.26 or later)" >&2; exit 1; }
 
 scripts/sandbox.sh provision
+# Signals become a normal exit, so the EXIT trap always stops the sandbox.
 trap 'scripts/sandbox.sh stop' EXIT
+trap 'exit 130' INT TERM
 scripts/sandbox.sh start
 eval "$(scripts/sandbox.sh env)"
 mkdir -p .cache/demo
@@ -26,10 +28,17 @@ Watch a service call tracked live: see README, "Try it".
 Stop with Ctrl-C.
 
 MSG
+# earshot runs as a waited-for job: bash runs traps only between commands,
+# so a signal to this script is forwarded to earshot, which ends its
+# sessions cleanly; the EXIT trap then stops the sandbox.
 .cache/demo/earshot \
   --directory testdata/directory/demo.yaml \
   --db .cache/demo/earshot.db \
   --supervising-number +35891234599 \
   --default-region FI \
   --push log \
-  "$@"
+  --admin-token demo-operator-token \
+  "$@" &
+earshot=$!
+trap 'kill -TERM $earshot 2>/dev/null; wait $earshot; exit 130' INT TERM
+wait $earshot

@@ -10,7 +10,9 @@ command -v go >/dev/null 2>&1 || { echo "test: Go is missing (https://go.dev/dl,
 started=$SECONDS
 
 scripts/sandbox.sh provision
+# Signals become a normal exit, so the EXIT trap always stops the sandbox.
 trap 'scripts/sandbox.sh stop' EXIT
+trap 'exit 130' INT TERM
 scripts/sandbox.sh start
 eval "$(scripts/sandbox.sh env)"
 # Integration tests fail, rather than skip, when the sandbox is missing.
