@@ -78,6 +78,25 @@ func (db *DB) DeleteDevice(ctx context.Context, token string) error {
 	return nil
 }
 
+// DeleteDeviceOf forgets a push token only if user owns it, so a signed-in
+// user cannot unregister someone else's phone by knowing its token. A
+// token that is unknown or owned by another user is left alone and
+// counts as done (idempotent, and revealing nothing).
+func (db *DB) DeleteDeviceOf(ctx context.Context, user, token string) error {
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		var d Device
+		ok, err := get(tx.Bucket(bucketDevices), token, &d)
+		if err != nil || !ok || d.User != user {
+			return err
+		}
+		return deleteDevice(tx, token)
+	})
+	if err != nil {
+		return fmt.Errorf("delete device of %s: %w", user, err)
+	}
+	return nil
+}
+
 // Devices returns a user's devices sorted by token; an unknown user has
 // none. It returns only the errors of the database (and ctx's).
 func (db *DB) Devices(ctx context.Context, user string) ([]Device, error) {

@@ -109,3 +109,26 @@ func TestDB_DeleteDevicesOf(t *testing.T) {
 		}
 	})
 }
+
+func TestDB_DeleteDeviceOf(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name, user string
+		wantGone   bool
+	}{
+		{"OK", "sara", true},
+		{"OtherUsersTokenIsLeftAlone", "mallory", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			db := MustImport(t)
+			must(t, db.PutDevice(ctx, store.Device{Token: "tok-1", User: "sara", Platform: store.PlatformAndroid}))
+			must(t, db.DeleteDeviceOf(ctx, tc.user, "tok-1"))
+			ds, err := db.Devices(ctx, "sara")
+			must(t, err)
+			if gone := len(ds) == 0; gone != tc.wantGone {
+				t.Fatalf("devices of sara = %+v, want gone=%v", ds, tc.wantGone)
+			}
+		})
+	}
+}
