@@ -49,8 +49,9 @@ func EndpointKey(endpoint string) string {
 	return strings.ToLower(tech) + "/" + resource
 }
 
-// checkEndpoint returns why endpoint is not of the form TECH/resource, or "".
-func checkEndpoint(endpoint string) string {
+// CheckEndpoint returns why endpoint is not of the form TECH/resource, or
+// "" (the message follows the endpoint: "PJSIP 1001" + " is not ...").
+func CheckEndpoint(endpoint string) string {
 	tech, resource, ok := strings.Cut(endpoint, "/")
 	if !ok || tech == "" || resource == "" {
 		return "is not of the form TECH/resource (e.g. PJSIP/1001)"

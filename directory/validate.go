@@ -78,7 +78,7 @@ func (v *validator) index(sec string, n int, id func(int) string) map[string]int
 		case dup:
 			v.addf(sec, i, "id", "id %q is already used by %s", id(i), v.doc.place(sec, first))
 		default:
-			if why := checkID(id(i)); why != "" {
+			if why := CheckID(id(i)); why != "" {
 				v.addf(sec, i, "id", "id %q %s", id(i), why)
 			}
 			m[id(i)] = i
@@ -87,10 +87,10 @@ func (v *validator) index(sec string, n int, id func(int) string) map[string]int
 	return m
 }
 
-// checkID returns why id is unusable, or "". Ids appear in URLs, in the
+// CheckID returns why id is unusable, or "". Ids appear in URLs, in the
 // dialplan (EARSHOT_POOL=<pool id>) and in store keys, so they keep to a
 // set of characters safe in all three.
-func checkID(id string) string {
+func CheckID(id string) string {
 	if len(id) > 128 {
 		return "is longer than 128 bytes"
 	}
@@ -168,7 +168,7 @@ func (v *validator) user(i int, d userDoc, phones, endpoints map[string]int) ear
 	case !agent:
 		v.addf(secUsers, i, "endpoint", "endpoint %q is set but the user is not an agent", d.Endpoint)
 	default:
-		if why := checkEndpoint(d.Endpoint); why != "" {
+		if why := CheckEndpoint(d.Endpoint); why != "" {
 			v.addf(secUsers, i, "endpoint", "endpoint %q %s", d.Endpoint, why)
 		} else if first, dup := endpoints[EndpointKey(d.Endpoint)]; dup {
 			v.addf(secUsers, i, "endpoint", "endpoint %q is already bound to %s", d.Endpoint, v.doc.place(secUsers, first))

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/earshot/earshot"
+	"github.com/earshot/earshot/directory"
 )
 
 // Audit page sizes.
@@ -99,4 +100,60 @@ func (s *Server) audit(c echo.Context) error {
 		page.NextBefore = &next
 	}
 	return c.JSON(http.StatusOK, page)
+}
+
+// maxID is the longest id the operator may give, as in the directory file.
+const maxID = 128
+
+// newID reads the id of something the operator creates from the path; an
+// id the directory file could not hold is a 400 naming the parameter.
+func newID(c echo.Context, name string) (string, error) {
+	id, err := param(c, name)
+	if err != nil {
+		return "", err
+	}
+	if why := directory.CheckID(id); why != "" {
+		p := invalid(FieldError{name, why})
+		p.Status = http.StatusBadRequest // part of the request itself, as in audit
+		return "", p
+	}
+	return id, nil
+}
+
+// queryOrg reads the organization the operator lists (?org=): required,
+// and an unknown one is a 404.
+func (s *Server) queryOrg(c echo.Context) (string, error) {
+	org := c.QueryParam("org")
+	if org == "" {
+		p := invalid(FieldError{"org", "is required"})
+		p.Status = http.StatusBadRequest
+		return "", p
+	}
+	if _, err := s.cfg.Store.Org(c.Request().Context(), org); err != nil {
+		return "", err
+	}
+	return org, nil
+}
+
+// orgExists reports whether the organization exists; only other failures
+// are errors.
+func (s *Server) orgExists(c echo.Context, org string) (bool, error) {
+	_, err := s.cfg.Store.Org(c.Request().Context(), org)
+	switch {
+	case earshot.ErrorCode(err) == earshot.ENOTFOUND:
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("org %s: %w", org, err)
+	}
+	return true, nil
+}
+
+// storeInvalid turns the store's EINVALID, a value that passed our checks
+// but not the store's (such as a member deleted meanwhile), into a 422 on
+// the body; other errors pass, wrapped with what failed.
+func storeInvalid(err error, what string) error {
+	if earshot.ErrorCode(err) == earshot.EINVALID {
+		return invalid(FieldError{"(body)", earshot.ErrorMessage(err)})
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }

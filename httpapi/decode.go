@@ -15,23 +15,37 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// maxBody caps every request body; the largest real one (a sign-in) is a
-// few hundred bytes.
+// maxBody caps every request body but those of bodyLimits; the largest
+// real one (a sign-in) is a few hundred bytes.
 const maxBody = 64 << 10
 
-func tooLarge() *Problem {
-	return newProblem(http.StatusRequestEntityTooLarge, "request body exceeds %d KiB", maxBody>>10)
+// maxDirectoryBody caps an uploaded directory file.
+const maxDirectoryBody = 1 << 20
+
+// bodyLimits are the routes ("METHOD /path" as registered) whose bodies may
+// be larger than maxBody.
+var bodyLimits = map[string]int64{
+	"POST /api/v1/admin/directory": maxDirectoryBody,
+}
+
+func tooLarge(limit int64) *Problem {
+	return newProblem(http.StatusRequestEntityTooLarge, "request body exceeds %d KiB", limit>>10)
 }
 
 // limitBody refuses a declared oversized body at once and caps an
-// undeclared one (chunked) while it is read.
+// undeclared one (chunked) while it is read. Echo routes before it runs
+// middleware, so c.Path() names the route and picks its limit.
 func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		if req.ContentLength > maxBody {
-			return tooLarge()
+		limit, ok := bodyLimits[req.Method+" "+c.Path()]
+		if !ok {
+			limit = maxBody
 		}
-		req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, maxBody)
+		if req.ContentLength > limit {
+			return tooLarge(limit)
+		}
+		req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, limit)
 		return next(c)
 	}
 }
@@ -46,13 +60,9 @@ func decode(c echo.Context, dst any) error {
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || !isJSON(mt) {
 		return newProblem(http.StatusUnsupportedMediaType, "Content-Type must be application/json, not %q", ct)
 	}
-	body, err := io.ReadAll(req.Body)
+	body, err := readBody(c)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return tooLarge()
-		}
-		return newProblem(http.StatusBadRequest, "reading the request body: %v", err)
+		return err
 	}
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	switch {
@@ -71,6 +81,19 @@ func decode(c echo.Context, dst any) error {
 		return newProblem(http.StatusBadRequest, "request body has more after the JSON object (line %d, column %d)", line, col)
 	}
 	return nil
+}
+
+// readBody reads the whole request body, within its route's limit.
+func readBody(c echo.Context) ([]byte, error) {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge(mbe.Limit)
+		}
+		return nil, newProblem(http.StatusBadRequest, "reading the request body: %v", err)
+	}
+	return body, nil
 }
 
 func isJSON(mediaType string) bool {

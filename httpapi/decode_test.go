@@ -19,6 +19,8 @@ func TestDecode_BadInput(t *testing.T) {
 		{"PUT", "/api/v1/supervising/settings"},
 		{"PUT", "/api/v1/devices/t1"},
 		{"PUT", "/api/v1/supervising/sessions/ses-sara/mode"},
+		{"PUT", "/api/v1/admin/users/sara"},
+		{"PUT", "/api/v1/admin/pools/sales"},
 	}
 	huge := `{"password":"` + strings.Repeat("x", 70<<10) + `"}`
 	cases := []struct {
@@ -45,7 +47,10 @@ func TestDecode_BadInput(t *testing.T) {
 			t.Run(b.method+" "+b.path+"/"+tc.name, func(t *testing.T) {
 				e := newEnv(t)
 				tok := ""
-				if !strings.HasSuffix(b.path, "/login") {
+				switch {
+				case strings.HasPrefix(b.path, "/api/v1/admin/"):
+					tok = adminToken
+				case !strings.HasSuffix(b.path, "/login"):
 					tok = e.token("sara")
 				}
 				before := e.store.snapshot()

@@ -57,7 +57,7 @@ func (s *Server) deleteDevice(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Store.DeleteDevice(c.Request().Context(), tok); err != nil {
+	if err := s.cfg.Store.DeleteDeviceOf(c.Request().Context(), principalOf(c).user.ID, tok); err != nil {
 		return fmt.Errorf("delete device: %w", err)
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -51,4 +51,12 @@ func TestDevice_Delete(t *testing.T) {
 			t.Errorf("devices = %v", e.store.devices)
 		}
 	})
+	t.Run("AnotherUsersTokenIsLeftAlone", func(t *testing.T) {
+		e := newEnv(t)
+		e.do("PUT", "/api/v1/devices/t1", e.token("carl"), `{"platform":"ios"}`)
+		wantStatus(t, e.do("DELETE", "/api/v1/devices/t1", e.token("sara"), nil), http.StatusNoContent)
+		if got := e.store.devices["t1"]; got != [2]string{"carl", "ios"} {
+			t.Errorf("carl's device = %v, want it kept", got)
+		}
+	})
 }

@@ -19,6 +19,12 @@
 // another supervisor's sessions and pools outside a supervisor's scope
 // answer 404, so the API never reveals that they exist.
 //
+// The operator's routes under /api/v1/admin take the admin token (and do
+// not exist without one): they switch features (R1), page the audit
+// trail, manage users and pools, import the directory file (YAML, its
+// problems answered as one field error each) and stream a backup of the
+// database.
+//
 // GET /api/v1/openapi.json serves an OpenAPI 3.1 document written apart
 // from the route registrations; a test keeps the two in step.
 package httpapi

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/earshot/earshot"
 	"github.com/earshot/earshot/httpapi"
 	"github.com/earshot/earshot/internal/feed"
@@ -48,6 +50,11 @@ func newEnv(t testing.TB, edits ...func(*httpapi.Config)) *env {
 	}
 	sam := user("sam", "acme", "+358401234568", earshot.RoleSupervisor)
 	sam.Pools = []string{"support"}
+	agent := func(id, org, endpoint string) earshot.User {
+		u := user(id, org, "", earshot.RoleAgent)
+		u.Endpoint = endpoint
+		return u
+	}
 	e := &env{
 		t: t,
 		store: &fakeStore{
@@ -59,11 +66,11 @@ func newEnv(t testing.TB, edits ...func(*httpapi.Config)) *env {
 				"sara":  user("sara", "acme", "+358401234567", earshot.RoleSupervisor),
 				"sam":   sam,
 				"nora":  user("nora", "acme", "", earshot.RoleSupervisor),
-				"alice": user("alice", "acme", "", earshot.RoleAgent),
-				"bob":   user("bob", "acme", "", earshot.RoleAgent),
-				"carl":  user("carl", "acme", "", earshot.RoleAgent),
+				"alice": agent("alice", "acme", "PJSIP/1001"),
+				"bob":   agent("bob", "acme", "PJSIP/1002"),
+				"carl":  agent("carl", "acme", "PJSIP/1003"),
 				"gus":   user("gus", "globex", "+358401234569", earshot.RoleSupervisor),
-				"gina":  user("gina", "globex", "", earshot.RoleAgent),
+				"gina":  agent("gina", "globex", "PJSIP/2001"),
 			},
 			pools: map[string]earshot.Pool{
 				"sales":   {ID: "sales", Org: "acme", Name: "Sales", Number: "+35891234500", Members: []string{"alice", "bob"}},
@@ -94,7 +101,7 @@ func newEnv(t testing.TB, edits ...func(*httpapi.Config)) *env {
 		Store: e.store, Calls: e.calls, Offers: e.offers, Supervising: e.super,
 		SupervisingNumber: supervisingNumber, DefaultRegion: "FI",
 		TokenKey: []byte("0123456789abcdef0123456789abcdef"), AdminToken: adminToken,
-		Now: e.clock.Now,
+		PasswordCost: bcrypt.MinCost, Now: e.clock.Now,
 		OnFeatureOff: func(_ context.Context, org string) {
 			e.mu.Lock()
 			e.featureOff = append(e.featureOff, org)
@@ -139,25 +146,27 @@ func (e *env) offer(ctx context.Context, supID, agentID, _ string) (earshot.Offe
 		CallID: call.ID, Code: "0427", CreatedAt: now, ExpiresAt: now.Add(2 * time.Minute)}, nil
 }
 
-// do sends a request: body nil sends none, a string is sent as it is,
-// anything else as JSON; both with Content-Type application/json.
+// yamlBody is a request body sent as application/yaml.
+type yamlBody string
+
+// do sends a request: body nil sends none, a yamlBody is sent as YAML, a
+// string as it is and anything else as JSON; the last two with
+// Content-Type application/json.
 func (e *env) do(method, path, token string, body any) *httptest.ResponseRecorder {
 	e.t.Helper()
-	var raw string
+	var raw, ctype string
 	switch b := body.(type) {
 	case nil:
+	case yamlBody:
+		raw, ctype = string(b), "application/yaml"
 	case string:
-		raw = b
+		raw, ctype = b, "application/json"
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		raw = string(j)
-	}
-	ctype := ""
-	if body != nil {
-		ctype = "application/json"
+		raw, ctype = string(j), "application/json"
 	}
 	return e.raw(method, path, token, ctype, raw)
 }

@@ -1,9 +1,11 @@
 package httpapi_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +14,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/earshot/earshot"
+	"github.com/earshot/earshot/directory"
 	"github.com/earshot/earshot/httpapi"
 	"github.com/earshot/earshot/internal/feed"
 )
@@ -28,7 +31,9 @@ type fakeStore struct {
 	audit      []httpapi.AuditRecord
 	auditArgs  []string // "org before limit" of each AuditLog call
 
-	PoolsOfFunc func(org string) ([]earshot.Pool, error)
+	PoolsOfFunc         func(org string) ([]earshot.Pool, error)
+	ImportDirectoryFunc func(ctx context.Context, f *directory.File) (string, error)
+	BackupFunc          func(w io.Writer) (int64, error)
 }
 
 var _ httpapi.Store = (*fakeStore)(nil)
@@ -37,7 +42,11 @@ var _ httpapi.Store = (*fakeStore)(nil)
 func (f *fakeStore) snapshot() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	b, err := json.Marshal([]any{f.orgs, f.users, f.pools, f.supervised, f.devices})
+	hashes := map[string]string{} // earshot.User's JSON leaves them out
+	for id, u := range f.users {
+		hashes[id] = u.PasswordHash
+	}
+	b, err := json.Marshal([]any{f.orgs, f.users, hashes, f.pools, f.supervised, f.devices})
 	if err != nil {
 		panic(err)
 	}
@@ -181,10 +190,12 @@ func (f *fakeStore) PutDevice(_ context.Context, token, user, platform string) e
 	return nil
 }
 
-func (f *fakeStore) DeleteDevice(_ context.Context, token string) error {
+func (f *fakeStore) DeleteDeviceOf(_ context.Context, user, token string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	delete(f.devices, token)
+	if f.devices[token][0] == user {
+		delete(f.devices, token)
+	}
 	return nil
 }
 
@@ -201,6 +212,119 @@ func (f *fakeStore) AuditLog(_ context.Context, org string, before uint64, limit
 	}
 	return out, nil
 }
+
+// PutUser keeps a stored phone number and password hash it is not given,
+// and refuses a phone number or endpoint another user has, as the store does.
+func (f *fakeStore) PutUser(_ context.Context, u earshot.User) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.orgs[u.Org]; !ok {
+		return earshot.ErrOrgNotFound
+	}
+	if old, ok := f.users[u.ID]; ok {
+		u.PhoneNumber = cmp.Or(u.PhoneNumber, old.PhoneNumber)
+		u.PasswordHash = cmp.Or(u.PasswordHash, old.PasswordHash)
+	}
+	for _, o := range f.users {
+		switch {
+		case o.ID == u.ID:
+		case u.PhoneNumber != "" && o.PhoneNumber == u.PhoneNumber:
+			return earshot.Errorf(earshot.ECONFLICT, "phone number %s is already registered to user %s", u.PhoneNumber, o.ID)
+		case u.Endpoint != "" && o.Endpoint == u.Endpoint:
+			return earshot.Errorf(earshot.ECONFLICT, "endpoint %s is already bound to user %s", u.Endpoint, o.ID)
+		}
+	}
+	u.Roles, u.Pools = slices.Clone(u.Roles), slices.Clone(u.Pools)
+	f.users[u.ID] = u
+	return nil
+}
+
+func (f *fakeStore) PutPool(_ context.Context, p earshot.Pool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.orgs[p.Org]; !ok {
+		return earshot.ErrOrgNotFound
+	}
+	for _, m := range p.Members {
+		if u, ok := f.users[m]; !ok || u.Org != p.Org {
+			return earshot.Errorf(earshot.EINVALID, "pool %s: member %q does not exist", p.ID, m)
+		}
+	}
+	p.Members = slices.Clone(p.Members)
+	f.pools[p.ID] = p
+	return nil
+}
+
+// DeleteUser removes the user from pools, lists and devices too.
+func (f *fakeStore) DeleteUser(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.users[id]; !ok {
+		return earshot.ErrUserNotFound
+	}
+	for pid, p := range f.pools {
+		p.Members = slices.DeleteFunc(slices.Clone(p.Members), func(m string) bool { return m == id })
+		f.pools[pid] = p
+	}
+	delete(f.supervised, id)
+	for sup, agents := range f.supervised {
+		f.supervised[sup] = slices.DeleteFunc(agents, func(a string) bool { return a == id })
+	}
+	for tok, d := range f.devices {
+		if d[0] == id {
+			delete(f.devices, tok)
+		}
+	}
+	delete(f.users, id)
+	return nil
+}
+
+func (f *fakeStore) DeletePool(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.pools[id]; !ok {
+		return earshot.ErrPoolNotFound
+	}
+	delete(f.pools, id)
+	return nil
+}
+
+// ImportDirectory upserts the file and counts what it holds.
+func (f *fakeStore) ImportDirectory(ctx context.Context, file *directory.File) (string, error) {
+	if f.ImportDirectoryFunc != nil {
+		return f.ImportDirectoryFunc(ctx, file)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, o := range file.Orgs {
+		if old, ok := f.orgs[o.ID]; ok && len(o.Features) == 0 {
+			o.Features = old.Features
+		}
+		f.orgs[o.ID] = o
+	}
+	for _, u := range file.Users {
+		if old, ok := f.users[u.ID]; ok {
+			u.PhoneNumber = cmp.Or(u.PhoneNumber, old.PhoneNumber)
+		}
+		f.users[u.ID] = u
+	}
+	for _, p := range file.Pools {
+		f.pools[p.ID] = p
+	}
+	return fmt.Sprintf("orgs %d; users %d; pools %d", len(file.Orgs), len(file.Users), len(file.Pools)), nil
+}
+
+// Backup writes backupData.
+func (f *fakeStore) Backup(w io.Writer) (int64, error) {
+	if f.BackupFunc != nil {
+		return f.BackupFunc(w)
+	}
+	n, err := io.WriteString(w, backupData)
+	return int64(n), err
+}
+
+// backupData is what the fake's Backup writes.
+const backupData = "bolt\x00copy"
 
 // fakeCalls is the live view of calls: a map and a feed.
 type fakeCalls struct {

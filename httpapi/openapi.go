@@ -27,10 +27,11 @@ const (
 type opDoc struct {
 	method, path, summary, tag string
 	auth                       auth
-	body                       string // request schema; "" for none
-	status                     int    // success status
-	result                     string // response schema; "" for no body
-	errors                     []int  // besides those auth and body imply
+	body                       string   // request schema; "" for none
+	media                      []string // request media types; nil for application/json
+	status                     int      // success status
+	result                     string   // response schema; "" for no body
+	errors                     []int    // besides those auth and body imply
 	query                      []map[string]any
 }
 
@@ -62,7 +63,18 @@ var operations = []opDoc{
 		{"name": "before", "in": "query", "description": "entries with a smaller seq (paging); 0 or absent for the newest", "schema": map[string]any{"type": "integer", "minimum": 0}},
 		{"name": "limit", "in": "query", "description": "page size", "schema": map[string]any{"type": "integer", "minimum": 1, "maximum": auditMaxLimit, "default": auditDefaultLimit}},
 	}},
+	{method: "GET", path: "/api/v1/admin/users", summary: "Operator: an organization's users", tag: "operator", auth: operatorTok, status: 200, result: "AdminUserList", errors: []int{400}, query: orgQuery},
+	{method: "PUT", path: "/api/v1/admin/users/{user}", summary: "Operator: create or replace a user; every problem with the body is a field error", tag: "operator", auth: operatorTok, body: "AdminUserRequest", status: 200, result: "AdminUser", errors: []int{409}},
+	{method: "DELETE", path: "/api/v1/admin/users/{user}", summary: "Operator: delete a user with their pool memberships, supervised lists and devices", tag: "operator", auth: operatorTok, status: 204, errors: []int{404}},
+	{method: "GET", path: "/api/v1/admin/pools", summary: "Operator: an organization's service pools", tag: "operator", auth: operatorTok, status: 200, result: "AdminPoolList", errors: []int{400}, query: orgQuery},
+	{method: "PUT", path: "/api/v1/admin/pools/{pool}", summary: "Operator: create or replace a service pool; members must be agents of its organization", tag: "operator", auth: operatorTok, body: "AdminPoolRequest", status: 200, result: "AdminPool"},
+	{method: "DELETE", path: "/api/v1/admin/pools/{pool}", summary: "Operator: delete a service pool", tag: "operator", auth: operatorTok, status: 204, errors: []int{404}},
+	{method: "POST", path: "/api/v1/admin/directory", summary: "Operator: import a directory file (YAML, at most 1 MiB) in one transaction; each problem in the file is a field error naming its entry and line", tag: "operator", auth: operatorTok, body: "DirectoryFile", media: yamlTypes, status: 200, result: "ImportResult", errors: []int{409}},
+	{method: "GET", path: "/api/v1/admin/backup", summary: "Operator: a consistent copy of the database, taken while Earshot runs", tag: "operator", auth: operatorTok, status: 200, result: echo.MIMEOctetStream},
 }
+
+// orgQuery is the organization the operator's lists are of.
+var orgQuery = []map[string]any{{"name": "org", "in": "query", "required": true, "description": "organization id", "schema": str()}}
 
 var pathParams = map[string]string{
 	"token": "push token of the device",
@@ -157,8 +169,15 @@ func operation(op opDoc) map[string]any {
 		errs = append(errs, 401, 404)
 	}
 	if op.body != "" {
-		out["requestBody"] = map[string]any{"required": true,
-			"content": map[string]any{"application/json": map[string]any{"schema": ref(op.body)}}}
+		media := op.media
+		if media == nil {
+			media = []string{echo.MIMEApplicationJSON}
+		}
+		content := map[string]any{}
+		for _, m := range media {
+			content[m] = map[string]any{"schema": ref(op.body)}
+		}
+		out["requestBody"] = map[string]any{"required": true, "content": content}
 		errs = append(errs, 400, 413, 415, 422)
 	}
 	if len(params) > 0 && op.body == "" {
@@ -171,6 +190,11 @@ func operation(op opDoc) map[string]any {
 	case "text/event-stream":
 		ok["content"] = map[string]any{"text/event-stream": map[string]any{"schema": map[string]any{"type": "string",
 			"description": "each event's data is JSON: CallEvent, OfferEvent, OfferWithdrawn or SessionEvent; comment heartbeats every 15 s"}}}
+	case echo.MIMEOctetStream:
+		ok["content"] = map[string]any{echo.MIMEOctetStream: map[string]any{"schema": map[string]any{"type": "string",
+			"contentMediaType": echo.MIMEOctetStream, "description": "a bbolt database file, as --db opens it"}}}
+		ok["headers"] = map[string]any{"Content-Disposition": map[string]any{"schema": str(),
+			"description": `attachment; filename="earshot-<UTC time, 20060102T150405Z>.db"`}}
 	default:
 		ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref(op.result)}}
 	}

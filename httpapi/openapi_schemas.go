@@ -54,6 +54,54 @@ func schemas() map[string]any {
 		"AuditPage": object([]string{"entries", "next_before"}, map[string]any{
 			"entries": array(ref("AuditEntry")), "next_before": describeSchema(nullable(integer()), "before= of the next page; null on the last"),
 		}),
+		"Role": map[string]any{"type": "string", "enum": []string{"supervisor", "agent"}},
+		"AdminUser": object([]string{"id", "org", "name", "roles", "endpoint", "phone_number", "pools", "password_set"}, map[string]any{
+			"id": str(), "org": str(), "name": str(), "roles": array(ref("Role")),
+			"endpoint": nullable(str()), "phone_number": nullable(str()),
+			"pools":        describeSchema(array(str()), "the supervising scope; empty means every pool of the organization"),
+			"password_set": describeSchema(boolean(), "whether the user has a password (the hash is never shown)"),
+		}),
+		"AdminUserList": object([]string{"users"}, map[string]any{"users": array(ref("AdminUser"))}),
+		"AdminUserRequest": closed([]string{"org", "roles"}, map[string]any{
+			"org":   describeSchema(str(), "an existing organization"),
+			"name":  describeSchema(str(), "defaults to the id"),
+			"roles": map[string]any{"type": "array", "items": ref("Role"), "minItems": 1, "uniqueItems": true},
+			"endpoint": describeSchema(str(), "TECH/resource, e.g. PJSIP/1001 or Local/alice@phones; "+
+				"required for agents, refused for others"),
+			"phone_number": describeSchema(nullable(str()), "any usual notation, stored in E.164; "+
+				`left out or null keeps the stored number (the supervisor's own setting, R9), "" clears it`),
+			"pools": describeSchema(array(str()), "supervisors only: pools of the organization they may supervise on; "+
+				"empty means every pool"),
+			"password": describeSchema(map[string]any{"type": "string", "minLength": 1},
+				"at most 72 bytes, stored as a bcrypt hash; left out keeps the stored password"),
+		}),
+		"AdminPool": object([]string{"id", "org", "name", "number", "members"}, map[string]any{
+			"id": str(), "org": str(), "name": str(), "number": nullable(str()), "members": array(str()),
+		}),
+		"AdminPoolList": object([]string{"pools"}, map[string]any{"pools": array(ref("AdminPool"))}),
+		"AdminPoolRequest": closed([]string{"org"}, map[string]any{
+			"org":     describeSchema(str(), "an existing organization"),
+			"name":    describeSchema(str(), "defaults to the id"),
+			"number":  describeSchema(str(), "the number customers call, any usual notation, stored in E.164; may be left out"),
+			"members": describeSchema(map[string]any{"type": "array", "items": str(), "uniqueItems": true}, "agents of the organization"),
+		}),
+		"ImportResult": object([]string{"result"}, map[string]any{
+			"result": describeSchema(str(), "what the import did, for people: created, updated and unchanged per kind, "+
+				"and what the store holds but the file does not (kept)"),
+		}),
+		"DirectoryFile": describeSchema(closed(nil, map[string]any{
+			"organizations": array(closed([]string{"id"}, map[string]any{
+				"id": str(), "name": str(), "features": array(map[string]any{"type": "string", "enum": []string{"supervising"}}),
+			})),
+			"users": array(closed([]string{"id", "org", "roles"}, map[string]any{
+				"id": str(), "org": str(), "name": str(), "roles": array(ref("Role")),
+				"password": str(), "password_hash": describeSchema(str(), "bcrypt or argon2id; instead of password"),
+				"phone_number": str(), "endpoint": str(), "pools": array(str()),
+			})),
+			"pools": array(closed([]string{"id", "org"}, map[string]any{
+				"id": str(), "org": str(), "name": str(), "number": str(), "members": array(str()),
+			})),
+		}), "the directory file the operator maintains (as for --directory), in YAML"),
 		"Health":  object([]string{"status"}, map[string]any{"status": str()}),
 		"Ready":   object([]string{"ready", "checks"}, map[string]any{"ready": boolean(), "checks": map[string]any{"type": "object", "additionalProperties": str()}}),
 		"OpenAPI": map[string]any{"type": "object", "description": "an OpenAPI 3.1 document"},
@@ -99,7 +147,11 @@ func describeSchema(s map[string]any, description string) map[string]any {
 }
 
 func object(required []string, props map[string]any) map[string]any {
-	return map[string]any{"type": "object", "required": required, "properties": props}
+	s := map[string]any{"type": "object", "properties": props}
+	if len(required) > 0 {
+		s["required"] = required
+	}
+	return s
 }
 
 // closed is a request body: the API rejects unknown fields, and the

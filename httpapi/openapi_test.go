@@ -69,6 +69,31 @@ func TestOpenAPI_Get(t *testing.T) {
 			}
 		}
 	})
+	t.Run("MediaTypes", func(t *testing.T) {
+		// The directory is uploaded as YAML and the backup downloaded as a
+		// file; everything else is JSON.
+		at := func(v any, keys ...string) any {
+			for _, k := range keys {
+				m, _ := v.(map[string]any)
+				v = m[k]
+			}
+			return v
+		}
+		dir := doc.Paths["/api/v1/admin/directory"]["post"]
+		for _, m := range []string{"application/yaml", "text/yaml"} {
+			if at(dir, "requestBody", "content", m) == nil {
+				t.Errorf("directory import does not take %s", m)
+			}
+		}
+		if at(dir, "requestBody", "content", "application/json") != nil {
+			t.Error("directory import documented as JSON")
+		}
+		backup := doc.Paths["/api/v1/admin/backup"]["get"]
+		if at(backup, "responses", "200", "content", "application/octet-stream") == nil ||
+			at(backup, "responses", "200", "headers", "Content-Disposition") == nil {
+			t.Errorf("backup response = %v", at(backup, "responses", "200"))
+		}
+	})
 	t.Run("RefsResolve", func(t *testing.T) {
 		var walk func(v any)
 		walk = func(v any) {

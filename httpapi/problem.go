@@ -113,13 +113,13 @@ func problemFor(err error) (p *Problem, internal bool) {
 		cp := *prob // handlers may share problem values; never mutate them
 		return &cp, false
 	case errors.As(err, &mbe):
-		return tooLarge(), false
+		return tooLarge(mbe.Limit), false
 	case errors.As(err, &he):
 		if inner, ok := he.Internal.(*echo.HTTPError); ok {
 			he = inner
 		}
 		if he.Code == http.StatusRequestEntityTooLarge {
-			return tooLarge(), false
+			return tooLarge(maxBody), false
 		}
 		if he.Code >= 500 {
 			return newProblem(http.StatusInternalServerError, "internal error"), true

@@ -47,6 +47,14 @@ var routes = []route{
 	{"PUT", "/api/v1/admin/orgs/acme/features/supervising", nil, operators, "/api/v1/admin/orgs/initech/features/supervising"},
 	{"DELETE", "/api/v1/admin/orgs/acme/features/supervising", nil, operators, "/api/v1/admin/orgs/initech/features/supervising"},
 	{"GET", "/api/v1/admin/audit?org=acme", nil, operators, "/api/v1/admin/audit?org=initech"},
+	{"GET", "/api/v1/admin/users?org=acme", nil, operators, "/api/v1/admin/users?org=initech"},
+	{"PUT", "/api/v1/admin/users/dave", map[string]any{"org": "acme", "roles": []string{"agent"}, "endpoint": "PJSIP/1009"}, operators, ""},
+	{"DELETE", "/api/v1/admin/users/carl", nil, operators, "/api/v1/admin/users/nobody"},
+	{"GET", "/api/v1/admin/pools?org=acme", nil, operators, "/api/v1/admin/pools?org=initech"},
+	{"PUT", "/api/v1/admin/pools/sales", map[string]any{"org": "acme", "number": "09 1234 500", "members": []string{"alice"}}, operators, ""},
+	{"DELETE", "/api/v1/admin/pools/support", nil, operators, "/api/v1/admin/pools/nopool"},
+	{"POST", "/api/v1/admin/directory", yamlBody("organizations: [{id: acme}]\n"), operators, ""},
+	{"GET", "/api/v1/admin/backup", nil, operators, ""},
 }
 
 // leaks are strings of the other organization no answer to sara may hold.
@@ -145,5 +153,7 @@ func TestRoutes_NotFoundAndMethod(t *testing.T) {
 		e2 := newEnv(t, func(c *httpapi.Config) { c.AdminToken = "" })
 		wantProblem(t, e2.do("GET", "/api/v1/admin/audit", "", nil), http.StatusNotFound)
 		wantProblem(t, e2.do("PUT", "/api/v1/admin/orgs/acme/features/supervising", "", nil), http.StatusNotFound)
+		wantProblem(t, e2.do("GET", "/api/v1/admin/backup", "", nil), http.StatusNotFound)
+		wantProblem(t, e2.do("POST", "/api/v1/admin/directory", "", yamlBody("users: []\n")), http.StatusNotFound)
 	})
 }

@@ -4,19 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/earshot/earshot"
+	"github.com/earshot/earshot/directory"
 	"github.com/earshot/earshot/phone"
 )
 
 // Store is what the API needs of Earshot's store (the methods exist on
-// store.DB). It is declared here, by its consumer, so tests can hand in a
+// store.DB, but for AuditLog and ImportDirectory, whose results the caller
+// adapts). It is declared here, by its consumer, so tests can hand in a
 // small fake.
 type Store interface {
 	earshot.Directory
@@ -39,12 +43,35 @@ type Store interface {
 	// PutDevice registers a push token for a user, replacing any owner
 	// the token had before.
 	PutDevice(ctx context.Context, token, user, platform string) error
-	// DeleteDevice forgets a push token; idempotent.
-	DeleteDevice(ctx context.Context, token string) error
+	// DeleteDeviceOf forgets a push token if user owns it; a token that is
+	// unknown or another user's is left alone (idempotent, revealing nothing).
+	DeleteDeviceOf(ctx context.Context, user, token string) error
 	// AuditLog returns up to limit entries of org ("" for every
 	// organization) with a sequence number below before (0 for the
 	// newest), newest first.
 	AuditLog(ctx context.Context, org string, before uint64, limit int) ([]AuditRecord, error)
+	// PutUser creates or replaces a user (operator). An empty PhoneNumber
+	// or PasswordHash keeps the stored one. Returns ErrOrgNotFound,
+	// EINVALID for a value the store cannot hold, and ECONFLICT when
+	// another user has the phone number or the endpoint.
+	PutUser(ctx context.Context, u earshot.User) error
+	// PutPool creates or replaces a service pool (operator). Returns
+	// ErrOrgNotFound, and EINVALID for a value the store cannot hold or a
+	// member who does not exist or is in another organization.
+	PutPool(ctx context.Context, p earshot.Pool) error
+	// DeleteUser removes a user and everything that refers to them (pool
+	// memberships, supervised lists, devices). Returns ErrUserNotFound.
+	DeleteUser(ctx context.Context, id string) error
+	// DeletePool removes a service pool. Returns ErrPoolNotFound.
+	DeletePool(ctx context.Context, id string) error
+	// ImportDirectory upserts a parsed directory file in one transaction
+	// and sums up what it did, for people. Returns EINVALID for an entry
+	// the store cannot hold and ECONFLICT when two users would share a
+	// phone number or an endpoint; on any error nothing is written.
+	ImportDirectory(ctx context.Context, f *directory.File) (summary string, err error)
+	// Backup writes a consistent copy of the database to w while the
+	// store stays in use, and returns the number of bytes written.
+	Backup(w io.Writer) (int64, error)
 }
 
 // AuditRecord is an audit entry with its place in the log, so a client can
@@ -84,6 +111,10 @@ type Config struct {
 	// AdminToken is the operator credential; "" disables the operator
 	// routes (they answer 404).
 	AdminToken string
+	// PasswordCost is the bcrypt cost of the passwords the operator sets
+	// or imports; default bcrypt.DefaultCost. Tests lower it to
+	// bcrypt.MinCost, since the default takes tens of milliseconds a hash.
+	PasswordCost int
 	// Ready names each dependency /readyz checks.
 	Ready map[string]ReadyFunc
 	// Log receives request and error logs; default discards.
@@ -122,6 +153,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("httpapi: supervising number %q is not E.164", cfg.SupervisingNumber)
 	case cfg.DefaultRegion != "" && !phone.KnownRegion(cfg.DefaultRegion):
 		return nil, fmt.Errorf("httpapi: default region %q is not a known region", cfg.DefaultRegion)
+	case cfg.PasswordCost != 0 && (cfg.PasswordCost < bcrypt.MinCost || cfg.PasswordCost > bcrypt.MaxCost):
+		return nil, fmt.Errorf("httpapi: password cost %d is outside %d..%d", cfg.PasswordCost, bcrypt.MinCost, bcrypt.MaxCost)
+	}
+	if cfg.PasswordCost == 0 {
+		cfg.PasswordCost = bcrypt.DefaultCost
 	}
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = 12 * time.Hour
@@ -185,6 +221,14 @@ func (s *Server) routes() {
 	v1.PUT("/admin/orgs/:org/features/supervising", s.enableSupervising, s.operator)
 	v1.DELETE("/admin/orgs/:org/features/supervising", s.disableSupervising, s.operator)
 	v1.GET("/admin/audit", s.audit, s.operator)
+	v1.GET("/admin/users", s.adminUsers, s.operator)
+	v1.PUT("/admin/users/:user", s.putUser, s.operator)
+	v1.DELETE("/admin/users/:user", s.deleteUser, s.operator)
+	v1.GET("/admin/pools", s.adminPools, s.operator)
+	v1.PUT("/admin/pools/:pool", s.putPool, s.operator)
+	v1.DELETE("/admin/pools/:pool", s.deletePool, s.operator)
+	v1.POST("/admin/directory", s.importDirectory, s.operator)
+	v1.GET("/admin/backup", s.backup, s.operator)
 }
 
 // Handler returns the server as an http.Handler (for tests).
@@ -233,8 +277,8 @@ func (s *Server) Serve(ctx context.Context, addr string) error {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	// No read or write timeout: /api/v1/events streams for as long as
-	// the client stays (heartbeats find dead connections), and bodies are
-	// capped at 64 KiB.
+	// the client stays (heartbeats find dead connections), a backup for as
+	// long as the database takes to copy, and bodies are capped (limitBody).
 	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

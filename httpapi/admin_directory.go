@@ -1,0 +1,64 @@
+package httpapi
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"slices"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/earshot/earshot/directory"
+)
+
+// yamlTypes are the media types a directory file may be sent as.
+var yamlTypes = []string{"application/yaml", "text/yaml"}
+
+// importDirectory imports a directory file (DESIGN §4) sent as the body,
+// as `earshot` does at start with --directory: one transaction, the same
+// file twice changes nothing, and entries the file lacks are kept.
+func (s *Server) importDirectory(c echo.Context) error {
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || !slices.Contains(yamlTypes, mt) {
+		return newProblem(http.StatusUnsupportedMediaType, "Content-Type must be application/yaml or text/yaml, not %q", ct)
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	f, err := directory.Parse(bytes.NewReader(body), s.cfg.DefaultRegion, directory.WithBcryptCost(s.cfg.PasswordCost))
+	var pe *directory.ParseError
+	switch {
+	case errors.As(err, &pe):
+		return parseProblem(pe)
+	case err != nil:
+		return fmt.Errorf("parse directory: %w", err)
+	}
+	summary, err := s.cfg.Store.ImportDirectory(c.Request().Context(), f)
+	if err != nil {
+		return storeInvalid(err, "import directory")
+	}
+	s.log.Info("operator imported directory", "request_id", requestID(c),
+		"orgs", len(f.Orgs), "users", len(f.Users), "pools", len(f.Pools), "result", summary)
+	return c.JSON(http.StatusOK, map[string]string{"result": summary})
+}
+
+// parseProblem is the 422 for a directory file with problems: one field
+// error per problem, the field naming the entry (`users[2] (alice)`, or
+// "(body)" for the file as a whole) and the detail its line.
+func parseProblem(pe *directory.ParseError) *Problem {
+	errs := make([]FieldError, len(pe.Problems))
+	for i, pr := range pe.Problems {
+		fe := FieldError{Field: pr.Place, Detail: pr.Message}
+		if fe.Field == "" {
+			fe.Field = "(body)"
+		}
+		if pr.Line > 0 {
+			fe.Detail = fmt.Sprintf("line %d: %s", pr.Line, pr.Message)
+		}
+		errs[i] = fe
+	}
+	return invalid(errs...)
+}
