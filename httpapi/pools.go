@@ -65,22 +65,9 @@ func (s *Server) poolUsers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := []userView{}
-	for _, m := range pool.Members {
-		u, err := s.cfg.Store.User(ctx, m)
-		switch {
-		case earshot.ErrorCode(err) == earshot.ENOTFOUND:
-			continue // a member the directory no longer has
-		case err != nil:
-			return fmt.Errorf("member %s of %s: %w", m, pool.ID, err)
-		case u.Org != p.user.Org:
-			continue
-		}
-		view, err := v.view(u)
-		if err != nil {
-			return err
-		}
-		out = append(out, view)
+	out, err := v.views(pool.Members)
+	if err != nil {
+		return fmt.Errorf("members of %s: %w", pool.ID, err)
 	}
 	return c.JSON(http.StatusOK, map[string][]userView{"users": out})
 }

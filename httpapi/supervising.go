@@ -15,7 +15,6 @@ import (
 
 // listSupervised is the caller's list of agents (R8), as user views.
 func (s *Server) listSupervised(c echo.Context) error {
-	ctx, p := c.Request().Context(), principalOf(c)
 	v, err := s.newViewer(c)
 	if err != nil {
 		return err
@@ -25,22 +24,9 @@ func (s *Server) listSupervised(c echo.Context) error {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	out := []userView{}
-	for _, id := range ids {
-		u, err := s.cfg.Store.User(ctx, id)
-		switch {
-		case earshot.ErrorCode(err) == earshot.ENOTFOUND:
-			continue // left the directory; still removable by id
-		case err != nil:
-			return fmt.Errorf("supervised user %s: %w", id, err)
-		case u.Org != p.user.Org:
-			continue
-		}
-		view, err := v.view(u)
-		if err != nil {
-			return err
-		}
-		out = append(out, view)
+	out, err := v.views(ids)
+	if err != nil {
+		return fmt.Errorf("supervised users: %w", err)
 	}
 	return c.JSON(http.StatusOK, map[string][]userView{"users": out})
 }

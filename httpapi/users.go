@@ -52,6 +52,30 @@ func (s *Server) newViewer(c echo.Context) (*viewer, error) {
 
 // view shows a user. A call in a pool the caller may not see is not
 // shown, the same as the event stream.
+// views returns the views of the users with these ids, in order, leaving
+// out ids the directory no longer has (a removed member or supervised
+// user) and users of another organization.
+func (v *viewer) views(ids []string) ([]userView, error) {
+	out := []userView{}
+	for _, id := range ids {
+		u, err := v.s.cfg.Store.User(v.ctx, id)
+		switch {
+		case earshot.ErrorCode(err) == earshot.ENOTFOUND:
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("user %s: %w", id, err)
+		case u.Org != v.p.user.Org:
+			continue
+		}
+		view, err := v.view(u)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, view)
+	}
+	return out, nil
+}
+
 func (v *viewer) view(u earshot.User) (userView, error) {
 	out := userView{ID: u.ID, Name: u.Name, Supervised: v.supervised[u.ID]}
 	call, err := v.s.cfg.Calls.CallOf(u.ID)
