@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -220,6 +221,13 @@ func (a *App) handle(e ari.Event) {
 func (a *App) startLeg(ss *ari.StasisStart) bool {
 	if len(ss.Args) == 0 || ss.Args[0] != "supervise" {
 		return false
+	}
+	// With subscribeAll, be certain the channel entered this application,
+	// not another one that also takes "supervise".
+	if d := ss.Channel.Dialplan; d != nil && d.AppData != "" {
+		if app, _, _ := strings.Cut(d.AppData, ","); strings.TrimSpace(app) != a.cfg.App {
+			return false
+		}
 	}
 	s := a.newSession(ss.Channel)
 	a.mu.Lock()
