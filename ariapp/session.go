@@ -115,9 +115,11 @@ func (s *session) run(ctx context.Context) {
 			return
 		}
 	}
-	s.app.cfg.Offers.Consume(offer.ID)
 	err := s.connect(ctx)
 	if err == nil {
+		// Single use; consumed once connected, so a failed connect can be
+		// retried, and the store write is not on the way to audio.
+		s.app.cfg.Offers.Consume(offer.ID)
 		err = s.loop(ctx)
 	}
 	s.finish(cleanupCtx, err)

@@ -44,8 +44,18 @@ type Config struct {
 	// Busy reports whether a supervisor already supervises a call, so no
 	// offer is made for it; nil means never.
 	Busy func(supervisor, callID string) bool
-	Log  *slog.Logger
-	Now  func() time.Time
+	// Store keeps offers across a restart, so a supervisor who pressed
+	// Listen just before one can still dial in; nil keeps them in memory.
+	Store Store
+	Log   *slog.Logger
+	Now   func() time.Time
+}
+
+// Store persists offers (store.DB implements it).
+type Store interface {
+	PutOffer(ctx context.Context, o earshot.Offer) error
+	DeleteOffer(ctx context.Context, id string) error
+	Offers(ctx context.Context) ([]earshot.Offer, error)
 }
 
 type entry struct {
@@ -86,6 +96,59 @@ func New(cfg Config) *Service {
 	return &Service{cfg: cfg, byID: map[string]*entry{}, latest: map[string]string{}, feed: feed.New[earshot.OfferEvent](64)}
 }
 
+// Load reads the offers a previous run kept and still valid; call it
+// before serving. An offer whose call ended while Earshot was down is
+// refused at dial-in (call_ended) and expires as usual.
+func (s *Service) Load(ctx context.Context) error {
+	if s.cfg.Store == nil {
+		return nil
+	}
+	offers, err := s.cfg.Store.Offers(ctx)
+	if err != nil {
+		return fmt.Errorf("load offers: %w", err)
+	}
+	now := s.cfg.Now()
+	var expired []string
+	defer func() {
+		for _, id := range expired {
+			s.forget(ctx, id)
+		}
+	}()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, o := range offers {
+		if !now.Before(o.ExpiresAt) {
+			expired = append(expired, o.ID)
+			continue
+		}
+		s.byID[o.ID] = &entry{offer: o}
+		if cur := s.byID[s.latest[o.Supervisor]]; cur == nil || cur.offer.CreatedAt.Before(o.CreatedAt) {
+			s.latest[o.Supervisor] = o.ID
+		}
+	}
+	return nil
+}
+
+// keep and forget write through to the store; a failure is logged, not
+// returned: the offer still works until a restart.
+func (s *Service) keep(ctx context.Context, o earshot.Offer) {
+	if s.cfg.Store == nil {
+		return
+	}
+	if err := s.cfg.Store.PutOffer(context.WithoutCancel(ctx), o); err != nil {
+		s.cfg.Log.Error("store offer", "offer", o.ID, "error", err)
+	}
+}
+
+func (s *Service) forget(ctx context.Context, id string) {
+	if s.cfg.Store == nil {
+		return
+	}
+	if err := s.cfg.Store.DeleteOffer(context.WithoutCancel(ctx), id); err != nil {
+		s.cfg.Log.Error("delete stored offer", "offer", id, "error", err)
+	}
+}
+
 // Offer implements earshot.Offers.
 func (s *Service) Offer(ctx context.Context, supervisor, agent, source string) (earshot.Offer, error) {
 	dir := s.cfg.Directory
@@ -124,6 +187,7 @@ func (s *Service) Offer(ctx context.Context, supervisor, agent, source string) (
 			e.offer.ExpiresAt = now.Add(s.cfg.TTL)
 			o := e.offer
 			s.mu.Unlock()
+			s.keep(ctx, o)
 			s.feed.Publish(earshot.OfferEvent{Offer: o, Source: source})
 			return o, nil
 		}
@@ -138,6 +202,7 @@ func (s *Service) Offer(ctx context.Context, supervisor, agent, source string) (
 	s.byID[o.ID] = &entry{offer: o}
 	s.latest[supervisor] = o.ID
 	s.mu.Unlock()
+	s.keep(ctx, o)
 	s.cfg.Log.Info("listen offer made", "offer", o.ID, "supervisor", supervisor, "agent", agent, "call", call.ID, "source", source)
 	s.feed.Publish(earshot.OfferEvent{Offer: o, Source: source})
 	return o, nil
@@ -162,17 +227,23 @@ func (s *Service) Resolve(supervisor string) (earshot.Offer, error) {
 // wrong codes the offer is burned, so codes cannot be guessed by redialling.
 func (s *Service) CheckCode(offerID, code string) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	e := s.byID[offerID]
 	if e == nil {
+		s.mu.Unlock()
 		return ErrNoOffer
 	}
 	if e.offer.Code == code {
+		s.mu.Unlock()
 		return nil
 	}
 	e.attempts++
-	if e.attempts >= s.cfg.MaxCodeAttempts {
+	burnt := e.attempts >= s.cfg.MaxCodeAttempts
+	if burnt {
 		s.removeLocked(offerID)
+	}
+	s.mu.Unlock()
+	if burnt {
+		s.forget(context.Background(), offerID)
 	}
 	return ErrBadCode
 }
@@ -182,8 +253,11 @@ func (s *Service) Consume(offerID string) {
 	s.mu.Lock()
 	s.removeLocked(offerID)
 	s.mu.Unlock()
+	s.forget(context.Background(), offerID)
 }
 
+// removeLocked drops an offer from memory; the caller forgets it in the
+// store after unlocking, so no disk write happens under the lock.
 func (s *Service) removeLocked(id string) {
 	e := s.byID[id]
 	if e == nil {
@@ -251,6 +325,7 @@ func (s *Service) withdrawCall(callID string) {
 	}
 	s.mu.Unlock()
 	for _, o := range gone {
+		s.forget(context.Background(), o.ID)
 		s.feed.Publish(earshot.OfferEvent{Offer: o, Withdrawn: true})
 	}
 }
@@ -279,12 +354,17 @@ func (s *Service) offerSupervisors(ctx context.Context, call earshot.ServiceCall
 func (s *Service) sweep() {
 	cutoff := s.cfg.Now().Add(-10 * time.Minute)
 	s.mu.Lock()
+	var gone []string
 	for id, e := range s.byID {
 		if e.offer.ExpiresAt.Before(cutoff) {
 			s.removeLocked(id)
+			gone = append(gone, id)
 		}
 	}
 	s.mu.Unlock()
+	for _, id := range gone {
+		s.forget(context.Background(), id)
+	}
 }
 
 func newID() string {

@@ -3,6 +3,7 @@ package offers_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/earshot/earshot"
 	"github.com/earshot/earshot/directory"
 	"github.com/earshot/earshot/offers"
+	"github.com/earshot/earshot/store"
 )
 
 const dirYAML = `
@@ -173,5 +175,47 @@ func TestService_Run_WithdrawsOnCallEnd(t *testing.T) {
 	}
 	if _, err := s.Resolve("sara"); !errors.Is(err, offers.ErrNoOffer) {
 		t.Fatalf("withdrawn offer still resolves: %v", err)
+	}
+}
+
+// Offers survive a restart through the store: a new service reads the
+// valid ones back, and a consumed offer is gone from the store too.
+func TestService_Load(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(filepath.Join(t.TempDir(), "earshot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	f, err := directory.Parse(strings.NewReader(dirYAML), "FI", directory.WithBcryptCost(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ImportDirectory(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	calls := &fakeCalls{calls: map[string]earshot.ServiceCall{"alice": {ID: "leg-1", Agent: "alice", Pool: "sales"}}}
+	clk := &clock{t: time.Now()}
+	cfg := offers.Config{Directory: db, Calls: calls, Store: db, Now: clk.now}
+	before := offers.New(cfg)
+	o, err := before.Offer(ctx, "sara", "alice", earshot.OfferAdHoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := offers.New(cfg) // the restart
+	if err := after.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := after.Resolve("sara")
+	if err != nil || got.ID != o.ID || got.CallID != "leg-1" {
+		t.Fatalf("after restart Resolve = %+v, %v; want offer %s", got, err, o.ID)
+	}
+	after.Consume(o.ID)
+	again := offers.New(cfg)
+	if err := again.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := again.Resolve("sara"); !errors.Is(err, offers.ErrNoOffer) {
+		t.Fatalf("a consumed offer came back after a restart: %v", err)
 	}
 }

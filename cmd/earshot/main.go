@@ -125,11 +125,14 @@ func (m *Main) build(ctx context.Context) error {
 	tracker := ariapp.NewTracker(db, cfg.ARIApp, log)
 	m.offers = offers.New(offers.Config{
 		Directory: db, Calls: tracker, TTL: cfg.OfferTTL, Codes: cfg.OfferCodes, Log: log,
-		SupervisorsOf: db.SupervisorsOf,
+		SupervisorsOf: db.SupervisorsOf, Store: db,
 		// No offer to a supervisor already on the call (m.app is set below,
 		// before anything runs).
 		Busy: func(sup, call string) bool { return m.app.Busy(sup, call) },
 	})
+	if err := m.offers.Load(ctx); err != nil {
+		return err
+	}
 	m.app, err = ariapp.New(ariapp.Config{
 		URL: cfg.ARIBase(), User: cfg.ARIUser, Password: cfg.ARIPassword, App: cfg.ARIApp,
 		Directory: db, Tracker: tracker, Offers: m.offers, Audit: db,
