@@ -26,12 +26,23 @@ go vet ./...
 go test -count=1 -p 1 -parallel 1 "$@" ./...
 
 # Every fuzz target runs its seeds above; here each also fuzzes briefly
-# (longer runs: go test -run='^$' -fuzz=FuzzX -fuzztime=5m ./pkg).
+# (longer runs: go test -run='^$' -fuzz=FuzzX -fuzztime=5m ./pkg). A crasher
+# is saved under testdata/fuzz and replays first on the retry, so a second
+# failure is real; a single one can be a worker starved by a slow disk.
 fuzztime=${EARSHOT_FUZZTIME:-3s}
+fuzzlog=$(mktemp)
 for target in $(grep -rhoE '^func (Fuzz[A-Za-z0-9_]+)' --include='*_test.go' --exclude-dir=.cache . | cut -d' ' -f2 | sort -u); do
   pkg=$(dirname "$(grep -rlE "^func $target\(" --include='*_test.go' --exclude-dir=.cache . | head -1)")
-  go test -run='^$' -fuzz="^$target\$" -fuzztime="$fuzztime" "$pkg" >/dev/null ||
-    { echo "test: fuzz target $target in $pkg failed" >&2; go test -run='^$' -fuzz="^$target\$" -fuzztime=1x "$pkg"; exit 1; }
+  if ! go test -run='^$' -fuzz="^$target\$" -fuzztime="$fuzztime" "$pkg" >"$fuzzlog" 2>&1; then
+    echo "test: fuzz target $target in $pkg failed once; its output, then one retry:" >&2
+    grep -v '^fuzz: elapsed' "$fuzzlog" | tail -40 >&2
+    if ! go test -run='^$' -fuzz="^$target\$" -fuzztime="$fuzztime" "$pkg" >"$fuzzlog" 2>&1; then
+      grep -v '^fuzz: elapsed' "$fuzzlog" | tail -40 >&2
+      echo "test: fuzz target $target in $pkg failed twice" >&2
+      exit 1
+    fi
+  fi
   echo "fuzz: $target ($pkg) ran $fuzztime without a failure"
 done
+rm -f "$fuzzlog"
 echo "test: suite finished in $((SECONDS - started)) s"
