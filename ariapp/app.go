@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -78,8 +77,7 @@ var _ earshot.Supervising = (*App)(nil)
 
 // NewTracker returns the service-call tracker for the application app.
 func NewTracker(dir earshot.Directory, app string, log *slog.Logger) *Tracker {
-	prefix := app + "."
-	return newTracker(dir, log, func(id string) bool { return len(id) > len(prefix) && id[:len(prefix)] == prefix })
+	return newTracker(dir, log, func(id string) bool { return ownedBy(app, id) })
 }
 
 // New returns an application; Run connects it.
@@ -224,10 +222,8 @@ func (a *App) startLeg(ss *ari.StasisStart) bool {
 	}
 	// With subscribeAll, be certain the channel entered this application,
 	// not another one that also takes "supervise".
-	if d := ss.Channel.Dialplan; d != nil && d.AppData != "" {
-		if app, _, _ := strings.Cut(d.AppData, ","); strings.TrimSpace(app) != a.cfg.App {
-			return false
-		}
+	if app, _ := stasisApp(ss.Channel.Dialplan); app != "" && app != a.cfg.App {
+		return false
 	}
 	s := a.newSession(ss.Channel)
 	a.mu.Lock()

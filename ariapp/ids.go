@@ -31,8 +31,21 @@ func (a *App) objectID(session, kind string, n int) string {
 	return fmt.Sprintf("%s.%s.%s%d", a.cfg.App, session, kind, n)
 }
 
+// ownedBy reports whether an id was made by application app.
+func ownedBy(app, id string) bool { return strings.HasPrefix(id, app+".") }
+
 // isOurs reports whether an id was made by this application.
-func (a *App) isOurs(id string) bool { return strings.HasPrefix(id, a.cfg.App+".") }
+func (a *App) isOurs(id string) bool { return ownedBy(a.cfg.App, id) }
+
+// stasisApp splits a channel's dialplan location "Stasis(app,args)" into
+// the application and its arguments; app is "" outside Stasis.
+func stasisApp(d *ari.DialplanCEP) (app, args string) {
+	if d == nil || !strings.EqualFold(d.AppName, "Stasis") {
+		return "", ""
+	}
+	app, args, _ = strings.Cut(d.AppData, ",")
+	return strings.TrimSpace(app), strings.TrimSpace(args)
+}
 
 // sessionOf returns the session id inside one of our ids.
 func (a *App) sessionOf(id string) string {

@@ -151,11 +151,8 @@ func (a *App) sessionsOnCalls() []sessionCall {
 // isSupervisorLeg reports whether ch is a call to the supervising number
 // sitting in this application (its dialplan location is our Stasis).
 func (a *App) isSupervisorLeg(ch ari.ChannelData) bool {
-	if ch.Dialplan == nil || !strings.EqualFold(ch.Dialplan.AppName, "Stasis") {
-		return false
-	}
-	app, args, _ := strings.Cut(ch.Dialplan.AppData, ",")
-	return strings.TrimSpace(app) == a.cfg.App && strings.HasPrefix(strings.TrimSpace(args), "supervise")
+	app, args := stasisApp(ch.Dialplan)
+	return app == a.cfg.App && strings.HasPrefix(args, "supervise")
 }
 
 // noticeAndHangup tells a supervisor left over from an earlier run that

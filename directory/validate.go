@@ -107,16 +107,7 @@ func (v *validator) org(i int, d orgDoc) earshot.Organization {
 	if o.Name == "" {
 		o.Name = o.ID
 	}
-	for _, feat := range d.Features {
-		switch {
-		case !slices.Contains(knownFeatures, feat):
-			v.addf(secOrgs, i, "features", "feature %q is not one of %s", feat, strings.Join(knownFeatures, ", "))
-		case slices.Contains(o.Features, feat):
-			v.addf(secOrgs, i, "features", "feature %q is listed twice", feat)
-		default:
-			o.Features = append(o.Features, feat)
-		}
-	}
+	o.Features = v.knownValues(secOrgs, i, "features", "feature", d.Features, knownFeatures)
 	return o
 }
 
@@ -137,16 +128,7 @@ func (v *validator) user(i int, d userDoc, phones, endpoints map[string]int) ear
 	if len(d.Roles) == 0 {
 		v.addf(secUsers, i, "roles", "roles are missing (%s)", strings.Join(knownRoles, ", "))
 	}
-	for _, role := range d.Roles {
-		switch {
-		case !slices.Contains(knownRoles, role):
-			v.addf(secUsers, i, "roles", "role %q is not one of %s", role, strings.Join(knownRoles, ", "))
-		case slices.Contains(u.Roles, role):
-			v.addf(secUsers, i, "roles", "role %q is listed twice", role)
-		default:
-			u.Roles = append(u.Roles, role)
-		}
-	}
+	u.Roles = v.knownValues(secUsers, i, "roles", "role", d.Roles, knownRoles)
 
 	switch {
 	case d.Password != "" && d.PasswordHash != "":
@@ -275,4 +257,21 @@ func (v *validator) uniqueNumber(sec string, i int, field, raw string, seen map[
 		return n
 	}
 	return ""
+}
+
+// knownValues keeps the values of field that are among known, each once,
+// and records a problem for every other one.
+func (v *validator) knownValues(sec string, i int, field, noun string, values, known []string) []string {
+	out := []string{}
+	for _, x := range values {
+		switch {
+		case !slices.Contains(known, x):
+			v.addf(sec, i, field, "%s %q is not one of %s", noun, x, strings.Join(known, ", "))
+		case slices.Contains(out, x):
+			v.addf(sec, i, field, "%s %q is listed twice", noun, x)
+		default:
+			out = append(out, x)
+		}
+	}
+	return out
 }
