@@ -291,15 +291,13 @@ func (s *session) connect(ctx context.Context) error {
 	a := s.app
 	s.bridge = a.objectID(s.id, "bridge", 0)
 	snoop := a.objectID(s.id, "snoop", s.next())
-	a.route(snoop, s)
 	a.route(s.call.ID, s) // the agent leg's end ends the session
-	if err := a.client.Snoop(ctx, s.call.ID, snoop, "both", whisper(earshot.ModeListen), a.cfg.App, "snoop,"+s.id); err != nil {
+	if err := s.createSnoop(ctx, snoop, "both", whisper(earshot.ModeListen), "snoop"); err != nil {
 		if IsNotFound(err) {
 			return errCallGone
 		}
 		return fmt.Errorf("snoop agent leg: %w", err)
 	}
-	s.live[snoop] = true
 	if err := a.client.CreateBridge(ctx, s.bridge, "earshot session "+s.id); err != nil {
 		return fmt.Errorf("create bridge: %w", err)
 	}
@@ -352,13 +350,27 @@ func (s *session) awaitStasis(ctx context.Context, id string) error {
 func (s *session) tone(ctx context.Context) {
 	a := s.app
 	beep := a.objectID(s.id, "beep", s.next())
-	a.route(beep, s)
-	if err := a.client.Snoop(ctx, s.call.ID, beep, "none", "out", a.cfg.App, "beep,"+s.id); err != nil {
-		a.unroute(beep, s)
+	if err := s.createSnoop(ctx, beep, "none", "out", "beep"); err != nil {
 		s.log.Warn("agent tone snoop", "error", err)
-		return
 	}
-	s.live[beep] = true
+}
+
+// createSnoop creates a snoop on the agent leg with an id of ours. The
+// snoop counts as the session's before it is requested, and the request
+// is not cut short by shutdown (the client's timeout bounds it): a request
+// abandoned half-way may still create the channel in Asterisk, after the
+// session's cleanup looked for it. Only an answer from Asterisk proves
+// that nothing was created.
+func (s *session) createSnoop(ctx context.Context, id, spy, whisper, kind string) error {
+	a := s.app
+	a.route(id, s)
+	s.live[id] = true
+	err := a.client.Snoop(context.WithoutCancel(ctx), s.call.ID, id, spy, whisper, a.cfg.App, kind+","+s.id)
+	var api *APIError
+	if errors.As(err, &api) {
+		s.forgetOwned(id)
+	}
+	return err
 }
 
 // onBeepStart plays the tone once the beep snoop is in Stasis.
@@ -497,12 +509,9 @@ func (s *session) switchMode(ctx context.Context, m earshot.Mode) error {
 	}
 	a := s.app
 	snoop := a.objectID(s.id, "snoop", s.next())
-	a.route(snoop, s)
-	if err := a.client.Snoop(ctx, s.call.ID, snoop, "both", whisper(m), a.cfg.App, "snoop,"+s.id); err != nil {
-		a.unroute(snoop, s)
+	if err := s.createSnoop(ctx, snoop, "both", whisper(m), "snoop"); err != nil {
 		return fmt.Errorf("snoop for %s: %w", m, err)
 	}
-	s.live[snoop] = true
 	if err := s.awaitStasis(ctx, snoop); err != nil {
 		s.hangupOwned(ctx, snoop)
 		return fmt.Errorf("snoop for %s: %w", m, err)

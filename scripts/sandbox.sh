@@ -117,7 +117,9 @@ wait_ari() {
     if curl -fsS -u "$ari_user:$ari_password" "http://127.0.0.1:$ari_port/ari/asterisk/info" >/dev/null 2>&1; then
       return 0
     fi
-    if ! running_pid >/dev/null; then
+    # kill -0 alone: right after the fork the child is still this script
+    # (not yet exec'd into asterisk), which running_pid would refuse.
+    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
       die "Asterisk exited during start; see $cache/asterisk.log"
     fi
     sleep 0.2
