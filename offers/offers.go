@@ -93,7 +93,7 @@ func New(cfg Config) *Service {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, byID: map[string]*entry{}, latest: map[string]string{}, feed: feed.New[earshot.OfferEvent](64)}
+	return &Service{cfg: cfg, byID: map[string]*entry{}, latest: map[string]string{}, feed: feed.New[earshot.OfferEvent](256)}
 }
 
 // Load reads the offers a previous run kept and still valid; call it
@@ -182,8 +182,14 @@ func (s *Service) Offer(ctx context.Context, supervisor, agent, source string) (
 	s.mu.Lock()
 	// A second Listen for the same call refreshes the offer rather than
 	// making another, so the supervisor's notifications do not pile up.
+	// The same call announced again (R8 after a restart) is no news.
 	if id, ok := s.latest[supervisor]; ok {
 		if e := s.byID[id]; e != nil && e.offer.CallID == call.ID && now.Before(e.offer.ExpiresAt) {
+			if source == earshot.OfferSupervised {
+				o := e.offer
+				s.mu.Unlock()
+				return o, nil
+			}
 			e.offer.ExpiresAt = now.Add(s.cfg.TTL)
 			o := e.offer
 			s.mu.Unlock()

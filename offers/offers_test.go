@@ -61,6 +61,11 @@ func (c *clock) now() time.Time { return c.t }
 
 func setup(t *testing.T, codes bool) (*offers.Service, *fakeCalls, *clock) {
 	t.Helper()
+	return setupWith(t, func(c *offers.Config) { c.Codes = codes })
+}
+
+func setupWith(t *testing.T, change func(*offers.Config)) (*offers.Service, *fakeCalls, *clock) {
+	t.Helper()
 	f, err := directory.Parse(strings.NewReader(dirYAML), "FI", directory.WithBcryptCost(4))
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +74,9 @@ func setup(t *testing.T, codes bool) (*offers.Service, *fakeCalls, *clock) {
 		"alice": {ID: "leg-1", Agent: "alice", Pool: "sales"},
 	}, events: make(chan earshot.CallEvent, 4)}
 	clk := &clock{t: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}
-	return offers.New(offers.Config{Directory: directory.NewMemory(f), Calls: calls, Codes: codes, Now: clk.now}), calls, clk
+	cfg := offers.Config{Directory: directory.NewMemory(f), Calls: calls, Now: clk.now}
+	change(&cfg)
+	return offers.New(cfg), calls, clk
 }
 
 func TestService_Offer(t *testing.T) {
@@ -217,5 +224,51 @@ func TestService_Load(t *testing.T) {
 	}
 	if _, err := again.Resolve("sara"); !errors.Is(err, offers.ErrNoOffer) {
 		t.Fatalf("a consumed offer came back after a restart: %v", err)
+	}
+}
+
+// R8: a listed agent's call offers to each supervisor who lists them,
+// once, and not to one already supervising the call.
+func TestService_Run_SupervisedOffers(t *testing.T) {
+	started := earshot.CallEvent{Call: earshot.ServiceCall{ID: "leg-1", Agent: "alice", Pool: "sales"}}
+	for _, tc := range []struct {
+		name     string
+		busy     bool
+		announce int
+		want     int
+	}{
+		{name: "offered", announce: 1, want: 1},
+		{name: "announced twice, offered once", announce: 2, want: 1},
+		{name: "already supervising", busy: true, announce: 1, want: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, calls, _ := setupWith(t, func(c *offers.Config) {
+				c.SupervisorsOf = func(_ context.Context, agent string) ([]string, error) { return []string{"sara"}, nil }
+				c.Busy = func(sup, call string) bool { return tc.busy && call == "leg-1" }
+			})
+			// bob's call, announced last, is the sentinel: Run handles
+			// events in order.
+			calls.calls["bob"] = earshot.ServiceCall{ID: "leg-9", Agent: "bob", Pool: "sales"}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			events := s.Subscribe(ctx)
+			go s.Run(ctx)
+			for range tc.announce {
+				calls.events <- started
+			}
+			calls.events <- earshot.CallEvent{Call: calls.calls["bob"]}
+			got := 0
+			for ev := range events {
+				if ev.Offer.Agent == "bob" {
+					break
+				}
+				if ev.Source == earshot.OfferSupervised && ev.Offer.Supervisor == "sara" {
+					got++
+				}
+			}
+			if got != tc.want {
+				t.Errorf("%d supervised offers, want %d", got, tc.want)
+			}
+		})
 	}
 }

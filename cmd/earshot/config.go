@@ -43,10 +43,13 @@ type Config struct {
 	// without a country code; "" requires one everywhere.
 	DefaultRegion string
 
-	Push           string // push: PushFCM, PushLog or PushOff
-	FCMCredentials string // fcm-credentials: service-account JSON file
-	FCMProject     string // fcm-project
-	FCMEndpoint    string // fcm-endpoint: FCM base URL override (tests, proxies); "" for Google's
+	Push           string        // push: PushFCM, PushLog or PushOff
+	FCMCredentials string        // fcm-credentials: service-account JSON file
+	FCMProject     string        // fcm-project
+	FCMEndpoint    string        // fcm-endpoint: FCM base URL override (tests, proxies); "" for Google's
+	PushQueue      int           // push-queue: notifications waiting for delivery at most
+	PushAttempts   int           // push-attempts: tries per notification, the first included
+	PushTimeout    time.Duration // push-timeout: how long one delivery attempt may take
 
 	LogLevel  slog.Level // log-level: debug, info, warn or error
 	LogFormat string     // log-format: text or json
@@ -94,6 +97,9 @@ var settings = []setting{
 	{name: "fcm-credentials", usage: "FCM service-account JSON file"},
 	{name: "fcm-project", usage: "FCM project id"},
 	{name: "fcm-endpoint", usage: "FCM base URL override"},
+	{name: "push-queue", def: "1024", usage: "notifications waiting for delivery at most (more are dropped)"},
+	{name: "push-attempts", def: "5", usage: "tries per notification on 429, 5xx or no answer"},
+	{name: "push-timeout", def: "15s", usage: "how long one delivery attempt may take"},
 	{name: "log-level", def: "info", usage: "debug, info, warn or error"},
 	{name: "log-format", def: "text", usage: "text or json"},
 	{name: "offer-ttl", def: "2m", usage: "how long a listen offer stays valid"},
@@ -320,6 +326,21 @@ func parseConfig(raw map[string]string) (*Config, []error) {
 	if c.FCMEndpoint != "" && !isHTTPURL(c.FCMEndpoint) {
 		bad("fcm-endpoint", "%q is not an http(s) URL", redactURL(c.FCMEndpoint))
 	}
+	if n, err := strconv.Atoi(raw["push-queue"]); err != nil || n < 1 || n > 1_000_000 {
+		bad("push-queue", "%q is not a number from 1 to 1000000", raw["push-queue"])
+	} else {
+		c.PushQueue = n
+	}
+	if n, err := strconv.Atoi(raw["push-attempts"]); err != nil || n < 1 || n > 20 {
+		bad("push-attempts", "%q is not a number from 1 to 20", raw["push-attempts"])
+	} else {
+		c.PushAttempts = n
+	}
+	if d, err := time.ParseDuration(raw["push-timeout"]); err != nil || d < 100*time.Millisecond || d > 5*time.Minute {
+		bad("push-timeout", "%q is not a duration from 100ms to 5m", raw["push-timeout"])
+	} else {
+		c.PushTimeout = d
+	}
 
 	if err := c.LogLevel.UnmarshalText([]byte(raw["log-level"])); err != nil {
 		bad("log-level", "%q is not one of debug, info, warn, error", raw["log-level"])
@@ -418,6 +439,9 @@ func (c *Config) Redacted() map[string]string {
 		"fcm-credentials":    c.FCMCredentials,
 		"fcm-project":        c.FCMProject,
 		"fcm-endpoint":       redactURL(c.FCMEndpoint),
+		"push-queue":         strconv.Itoa(c.PushQueue),
+		"push-attempts":      strconv.Itoa(c.PushAttempts),
+		"push-timeout":       c.PushTimeout.String(),
 		"log-level":          strings.ToLower(c.LogLevel.String()),
 		"log-format":         c.LogFormat,
 		"offer-ttl":          c.OfferTTL.String(),

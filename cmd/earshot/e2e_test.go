@@ -31,19 +31,19 @@ type e2e struct {
 	admin string
 }
 
-func startE2E(t *testing.T) *e2e {
+func startE2E(t *testing.T, args ...string) *e2e {
 	t.Helper()
 	sb := sandbox.Require(t)
 	h := phones.New(t)
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	app := "earshot-e2e-" + hex.EncodeToString(b)
-	cfg, err := LoadConfig([]string{
+	cfg, err := LoadConfig(append([]string{
 		"--ari-url", sb.URL, "--ari-user", sb.User, "--ari-password", sb.Password, "--ari-app", app,
 		"--db", filepath.Join(t.TempDir(), "earshot.db"), "--directory", "../../testdata/directory/demo.yaml",
 		"--supervising-number", phones.SupervisingNumber, "--admin-token", "operator-secret-token",
 		"--http-addr", "127.0.0.1:0",
-	}, envOf(nil))
+	}, args...), envOf(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,8 @@ import (
 	"github.com/earshot/earshot/httpapi"
 	"github.com/earshot/earshot/offers"
 	"github.com/earshot/earshot/phone"
+	"github.com/earshot/earshot/push"
+	"github.com/earshot/earshot/push/fcm"
 	"github.com/earshot/earshot/store"
 )
 
@@ -88,6 +90,7 @@ type Main struct {
 	offers *offers.Service
 	app    *ariapp.App
 	http   *httpapi.Server
+	push   *push.Notifier // nil with push off
 }
 
 // NewMain opens the store, imports the directory file (idempotent) and
@@ -142,6 +145,9 @@ func (m *Main) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if m.push, err = m.buildPush(ctx); err != nil {
+		return err
+	}
 	m.http, err = httpapi.New(httpapi.Config{
 		Store: apiStore{db}, Calls: tracker, Offers: m.offers, Supervising: m.app,
 		SupervisingNumber: cfg.SupervisingNumber, DefaultRegion: cfg.DefaultRegion,
@@ -153,6 +159,31 @@ func (m *Main) build(ctx context.Context) error {
 		},
 	})
 	return err
+}
+
+// buildPush returns the notifier for the push setting: FCM, log lines,
+// or nil for off.
+func (m *Main) buildPush(ctx context.Context) (*push.Notifier, error) {
+	cfg := m.cfg
+	var sender push.Sender
+	switch cfg.Push {
+	case PushOff:
+		return nil, nil
+	case PushFCM:
+		s, err := fcm.New(ctx, fcm.Config{
+			CredentialsFile: cfg.FCMCredentials, ProjectID: cfg.FCMProject, Endpoint: cfg.FCMEndpoint,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("push: %w", err)
+		}
+		sender = s
+	default:
+		sender = push.LogSender{Log: m.log}
+	}
+	return push.New(push.Config{
+		Sender: sender, Devices: pushDevices{m.db}, Directory: m.db, SupervisingNumber: cfg.SupervisingNumber,
+		Queue: cfg.PushQueue, Attempts: cfg.PushAttempts, Timeout: cfg.PushTimeout, Log: m.log,
+	})
 }
 
 // Close releases the store.
@@ -170,12 +201,19 @@ func (m *Main) Run(ctx context.Context) error {
 	// One part failing (the HTTP port taken, say) stops the others.
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
+	parts := 3
+	if m.push != nil {
+		// Subscribed here, so no event falls between start and Run.
+		offs, sess := m.offers.Subscribe(ctx), m.app.Subscribe(ctx)
+		go func() { m.push.Run(ctx, offs, sess); errc <- nil }()
+		parts++
+	}
 	go func() { errc <- m.app.Run(ctx) }()
 	go func() { m.offers.Run(ctx); errc <- nil }()
 	go func() { errc <- m.http.Serve(ctx, m.cfg.HTTPAddr) }()
 	var first error
-	for range 3 {
+	for range parts {
 		if err := <-errc; err != nil && first == nil {
 			first = err
 			stop()
@@ -183,6 +221,25 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.log.Info("earshot stopped")
 	return first
+}
+
+// pushDevices adapts the store to the notifier's view of devices.
+type pushDevices struct{ db *store.DB }
+
+func (d pushDevices) Devices(ctx context.Context, user string) ([]push.Device, error) {
+	ds, err := d.db.Devices(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]push.Device, len(ds))
+	for i, x := range ds {
+		out[i] = push.Device{Token: x.Token, Platform: x.Platform}
+	}
+	return out, nil
+}
+
+func (d pushDevices) DeleteDevice(ctx context.Context, token string) error {
+	return d.db.DeleteDevice(ctx, token)
 }
 
 // apiStore adapts the store to the API's view of it.
