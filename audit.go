@@ -26,6 +26,12 @@ const (
 	RejectInternal      = "internal"
 )
 
+// RejectReasons lists every reject reason (for metrics).
+var RejectReasons = []string{
+	RejectUnknownNumber, RejectFeatureOff, RejectNoOffer, RejectOfferExpired, RejectCallEnded,
+	RejectNotPermitted, RejectBadCode, RejectRateLimited, RejectInternal,
+}
+
 // AuditEntry records one connect, mode change, end or rejected attempt.
 type AuditEntry struct {
 	Time       time.Time `json:"time"`

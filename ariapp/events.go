@@ -31,6 +31,7 @@ type Stream struct {
 	up       atomic.Bool
 	lastErr  atomic.Pointer[string]
 	received atomic.Int64
+	connects atomic.Int64
 	bad      atomic.Int64 // events that could not be decoded
 	last     atomic.Int64 // unix nanoseconds of the last event
 }
@@ -141,6 +142,7 @@ func (s *Stream) session(ctx context.Context) error {
 	defer ws.Close()
 
 	s.up.Store(true)
+	s.connects.Add(1)
 	s.lastErr.Store(nil)
 	s.log.Info("ari event stream connected")
 	if s.onUp != nil {

@@ -2,7 +2,9 @@ package ariapp
 
 import (
 	"context"
+	"maps"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,20 +15,41 @@ import (
 type stats struct {
 	events     atomic.Int64 // events received
 	sessions   atomic.Int64 // sessions connected
-	rejects    atomic.Int64 // supervising calls rejected
 	reconciled atomic.Int64 // corrections made by reconciliation: missed events
 	sweeps     atomic.Int64 // reconciliation sweeps completed
+
+	mu      sync.Mutex
+	rejects map[string]int64 // supervising calls rejected, by reason
+}
+
+func (s *stats) reject(reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rejects == nil {
+		s.rejects = map[string]int64{}
+	}
+	s.rejects[reason]++
 }
 
 // Stats is a snapshot of the application's counters.
 type Stats struct {
-	Events, Sessions, Rejects, Reconciled, Sweeps int64
+	Events     int64 // ARI events received
+	BadEvents  int64 // ARI events that could not be decoded
+	Connects   int64 // event stream (re)connections
+	Sessions   int64 // sessions connected
+	Rejects    map[string]int64
+	Reconciled int64 // corrections by reconciliation: events missed or dropped
+	Sweeps     int64
 }
 
 // Stats returns the counters.
 func (a *App) Stats() Stats {
+	a.stats.mu.Lock()
+	rejects := maps.Clone(a.stats.rejects)
+	a.stats.mu.Unlock()
 	return Stats{
-		Events: a.stats.events.Load(), Sessions: a.stats.sessions.Load(), Rejects: a.stats.rejects.Load(),
+		Events: a.stats.events.Load(), BadEvents: a.stream.bad.Load(), Connects: a.stream.connects.Load(),
+		Sessions: a.stats.sessions.Load(), Rejects: rejects,
 		Reconciled: a.stats.reconciled.Load(), Sweeps: a.stats.sweeps.Load(),
 	}
 }

@@ -217,7 +217,7 @@ func (s *session) answer(ctx context.Context) error {
 // they cannot be connected, and hangs up.
 func (s *session) reject(ctx context.Context, reason string, offer earshot.Offer) {
 	s.log.Info("supervising call rejected", "reason", reason, "caller", s.caller)
-	s.app.stats.rejects.Add(1)
+	s.app.stats.reject(reason)
 	s.app.audit(ctx, earshot.AuditEntry{
 		Kind: earshot.AuditReject, Org: s.sup.Org, Supervisor: s.sup.ID, Agent: offer.Agent,
 		CallID: offer.CallID, Caller: s.caller, Reason: reason,
@@ -583,6 +583,7 @@ func (s *session) finish(ctx context.Context, why error) {
 		a.sessFeed.Publish(earshot.SessionEvent{Session: *info, Kind: earshot.SessionEnded, Reason: reason})
 	} else {
 		s.log.Warn("supervising call failed before connecting", "reason", reason)
+		a.stats.reject(rejectReason(why))
 		a.audit(ctx, earshot.AuditEntry{
 			Kind: earshot.AuditReject, Org: s.sup.Org, Supervisor: s.sup.ID, Agent: s.call.Agent,
 			CallID: s.call.ID, Caller: s.caller, Reason: rejectReason(why),

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -102,6 +103,7 @@ func newEnv(t testing.TB, edits ...func(*httpapi.Config)) *env {
 		SupervisingNumber: supervisingNumber, DefaultRegion: "FI",
 		TokenKey: []byte("0123456789abcdef0123456789abcdef"), AdminToken: adminToken,
 		PasswordCost: bcrypt.MinCost, Now: e.clock.Now,
+		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "earshot_up 1\n") }),
 		OnFeatureOff: func(_ context.Context, org string) {
 			e.mu.Lock()
 			e.featureOff = append(e.featureOff, org)

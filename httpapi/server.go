@@ -127,6 +127,11 @@ type Config struct {
 	// Heartbeat is the interval of the comment lines that keep an event
 	// stream open through proxies; default 15 s.
 	Heartbeat time.Duration
+	// Metrics, when set, is served at GET /metrics (Prometheus).
+	Metrics http.Handler
+	// Observe, when set, is told each request's route pattern, status and
+	// duration (event streams excluded: they last as long as the client).
+	Observe func(method, route string, status int, d time.Duration)
 }
 
 // Server serves the health probes and the mobile-app API (DESIGN §4).
@@ -193,6 +198,9 @@ func (s *Server) routes() {
 	e := s.echo
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	if s.cfg.Metrics != nil {
+		e.GET("/metrics", echo.WrapHandler(s.cfg.Metrics))
+	}
 
 	v1 := e.Group("/api/v1")
 	v1.GET("/openapi.json", s.openAPI)
@@ -264,8 +272,15 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			// status logged is the one the client gets.
 			c.Error(err)
 		}
+		d := time.Since(start)
 		s.log.Debug("http request", "request_id", requestID(c), "method", c.Request().Method,
-			"path", c.Request().URL.Path, "status", c.Response().Status, "duration", time.Since(start))
+			"path", c.Request().URL.Path, "status", c.Response().Status, "duration", d)
+		if route := c.Path(); s.cfg.Observe != nil && route != "/api/v1/events" {
+			if route == "" {
+				route = "unmatched"
+			}
+			s.cfg.Observe(c.Request().Method, route, c.Response().Status, d)
+		}
 		return nil
 	}
 }

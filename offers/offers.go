@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/big"
 	"sync"
 	"time"
@@ -70,8 +71,31 @@ type Service struct {
 	mu     sync.Mutex
 	byID   map[string]*entry
 	latest map[string]string // supervisor → id of their newest offer
+	made   map[string]int64  // offers made, by source
+	gone   int64             // offers withdrawn
 
 	feed *feed.Feed[earshot.OfferEvent]
+}
+
+// Stats counts offers since start.
+type Stats struct {
+	Live      int              // valid now
+	Made      map[string]int64 // by source (ad_hoc, supervised)
+	Withdrawn int64            // the call ended first
+}
+
+// Stats returns the counters.
+func (s *Service) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.Now()
+	live := 0
+	for _, e := range s.byID {
+		if now.Before(e.offer.ExpiresAt) {
+			live++
+		}
+	}
+	return Stats{Live: live, Made: maps.Clone(s.made), Withdrawn: s.gone}
 }
 
 var _ earshot.Offers = (*Service)(nil)
@@ -93,7 +117,7 @@ func New(cfg Config) *Service {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, byID: map[string]*entry{}, latest: map[string]string{}, feed: feed.New[earshot.OfferEvent](256)}
+	return &Service{cfg: cfg, byID: map[string]*entry{}, latest: map[string]string{}, made: map[string]int64{}, feed: feed.New[earshot.OfferEvent](256)}
 }
 
 // Load reads the offers a previous run kept and still valid; call it
@@ -207,6 +231,7 @@ func (s *Service) Offer(ctx context.Context, supervisor, agent, source string) (
 	}
 	s.byID[o.ID] = &entry{offer: o}
 	s.latest[supervisor] = o.ID
+	s.made[source]++
 	s.mu.Unlock()
 	s.keep(ctx, o)
 	s.cfg.Log.Info("listen offer made", "offer", o.ID, "supervisor", supervisor, "agent", agent, "call", call.ID, "source", source)
@@ -329,6 +354,7 @@ func (s *Service) withdrawCall(callID string) {
 			s.removeLocked(id)
 		}
 	}
+	s.gone += int64(len(gone))
 	s.mu.Unlock()
 	for _, o := range gone {
 		s.forget(context.Background(), o.ID)

@@ -21,9 +21,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/earshot/earshot"
 	"github.com/earshot/earshot/ariapp"
 	"github.com/earshot/earshot/directory"
 	"github.com/earshot/earshot/httpapi"
+	"github.com/earshot/earshot/metrics"
 	"github.com/earshot/earshot/offers"
 	"github.com/earshot/earshot/phone"
 	"github.com/earshot/earshot/push"
@@ -84,13 +86,14 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 
 // Main wires Earshot's parts from a configuration; nothing reads globals.
 type Main struct {
-	cfg    *Config
-	log    *slog.Logger
-	db     *store.DB
-	offers *offers.Service
-	app    *ariapp.App
-	http   *httpapi.Server
-	push   *push.Notifier // nil with push off
+	cfg     *Config
+	log     *slog.Logger
+	db      *store.DB
+	offers  *offers.Service
+	app     *ariapp.App
+	http    *httpapi.Server
+	push    *push.Notifier // nil with push off
+	metrics *metrics.Metrics
 }
 
 // NewMain opens the store, imports the directory file (idempotent) and
@@ -148,11 +151,22 @@ func (m *Main) build(ctx context.Context) error {
 	if m.push, err = m.buildPush(ctx); err != nil {
 		return err
 	}
+	src := metrics.Sources{
+		Calls:    func() int { return len(tracker.List()) },
+		Sessions: func() []earshot.Session { return m.app.Sessions("") },
+		Offers:   m.offers.Stats, ARI: m.app.Stats,
+		ARIUp: func() bool { ok, _ := m.app.Ready(); return ok },
+	}
+	if m.push != nil {
+		src.Push = m.push.Stats
+	}
+	m.metrics = metrics.New(src)
 	m.http, err = httpapi.New(httpapi.Config{
 		Store: apiStore{db}, Calls: tracker, Offers: m.offers, Supervising: m.app,
 		SupervisingNumber: cfg.SupervisingNumber, DefaultRegion: cfg.DefaultRegion,
 		TokenKey: key, AdminToken: cfg.AdminToken, Log: log,
-		Ready: map[string]httpapi.ReadyFunc{"ari": m.app.Ready},
+		Ready:   map[string]httpapi.ReadyFunc{"ari": m.app.Ready},
+		Metrics: m.metrics.Handler(), Observe: m.metrics.ObserveAPI,
 		OnFeatureOff: func(ctx context.Context, org string) {
 			n := m.app.HangupOrg(ctx, org)
 			log.Info("supervising turned off; sessions ended", "org", org, "sessions", n)
