@@ -71,6 +71,9 @@ type App struct {
 	sessFeed  *feed.Feed[earshot.SessionEvent]
 	reconcile chan struct{}
 	stats     stats
+	// started is when this process's application was made: Earshot
+	// objects created before it are a previous run's leftovers.
+	started time.Time
 }
 
 var _ earshot.Supervising = (*App)(nil)
@@ -115,6 +118,7 @@ func New(cfg Config) (*App, error) {
 		sessions:  make(map[string]*session),
 		sessFeed:  feed.New[earshot.SessionEvent](256),
 		reconcile: make(chan struct{}, 1),
+		started:   time.Now(),
 	}
 	s, err := newEventStream(a.client.base, cfg.App, cfg.User, cfg.Password, cfg.Log)
 	if err != nil {

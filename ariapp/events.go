@@ -99,7 +99,10 @@ func newEventStream(base, app, user, password string, log *slog.Logger) (*Stream
 
 // run connects and reconnects with backoff until ctx ends.
 func (s *Stream) run(ctx context.Context) {
-	backoff := newBackoff(100*time.Millisecond, 5*time.Second)
+	// At most ~1 s between attempts: a restarted Asterisk is back in
+	// Earshot's view within a second or two, and a refused connection
+	// costs nothing.
+	backoff := newBackoff(100*time.Millisecond, time.Second)
 	for ctx.Err() == nil {
 		err := s.session(ctx)
 		if ctx.Err() != nil {

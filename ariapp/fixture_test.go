@@ -19,7 +19,7 @@ import (
 	"github.com/earshot/earshot/phone"
 )
 
-// Numbers of the supervisors in testdata/directory.yaml.
+// Numbers of the supervisors in testdata/directory/load.yaml.
 const (
 	saraNumber = "+358401234567"
 	samNumber  = "+358401234568"
@@ -51,7 +51,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	t.Helper()
 	h := phones.New(t)
 	env := h.Env()
-	f, err := directory.Load("testdata/directory.yaml", "FI")
+	f, err := directory.Load("../testdata/directory/load.yaml", "FI")
 	if err != nil {
 		t.Fatal(err)
 	}

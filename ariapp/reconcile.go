@@ -59,11 +59,18 @@ func (a *App) Stats() Stats {
 func (a *App) reconcileLoop(ctx context.Context) {
 	tick := time.NewTicker(a.cfg.ReconcileEvery)
 	defer tick.Stop()
+	// After a (re)connect, one more sweep once channels new at the first
+	// are old enough to judge (orphanAge), rather than a whole period on.
+	again := time.NewTimer(time.Hour)
+	again.Stop()
+	defer again.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-a.reconcile:
+			again.Reset(orphanAge + 500*time.Millisecond)
+		case <-again.C:
 		case <-tick.C:
 		}
 		if ok, _ := a.Ready(); !ok {
@@ -76,7 +83,8 @@ func (a *App) reconcileLoop(ctx context.Context) {
 }
 
 // orphanAge protects channels whose StasisStart may still be on its way
-// from being taken for leftovers of an earlier run.
+// from being taken for leftovers; channels created before this run
+// started need no such grace.
 const orphanAge = 3 * time.Second
 
 // Reconcile compares what Earshot believes with Asterisk's channels and
@@ -128,7 +136,9 @@ func (a *App) Reconcile(ctx context.Context) error {
 
 	now := time.Now()
 	for _, ch := range channels {
-		old := now.Sub(channelCreated(ch)) > orphanAge
+		// Created before this run: a previous run's, whatever its age.
+		created := channelCreated(ch)
+		old := now.Sub(created) > orphanAge || created.Before(a.started)
 		switch {
 		case a.isOurs(ch.ID) && !owned[a.sessionOf(ch.ID)] && !routed[ch.ID] && old:
 			a.log.Info("removing orphan snoop", "channel", ch.ID)

@@ -30,8 +30,11 @@ func schemas() map[string]any {
 		"OnCall":   object([]string{"pool", "call_id", "since"}, map[string]any{"pool": str(), "call_id": str(), "since": dateTime()}),
 		"UserView": object([]string{"id", "name", "on_call", "supervised"}, map[string]any{
 			"id": str(), "name": str(), "on_call": nullable(ref("OnCall")), "supervised": boolean(),
+			"stale": staleDoc, "stale_reason": staleReasonDoc,
 		}),
-		"UserList": object([]string{"users"}, map[string]any{"users": array(ref("UserView"))}),
+		"UserList": object([]string{"users", "stale"}, map[string]any{
+			"users": array(ref("UserView")), "stale": staleDoc, "stale_reason": staleReasonDoc,
+		}),
 		"Offer": object([]string{"id", "agent", "pool", "supervising_number", "dial_uri", "expires_at"}, map[string]any{
 			"id": str(), "agent": str(), "pool": str(), "supervising_number": str(),
 			"dial_uri": describeSchema(str(), "tel: URI that opens the dialer"), "expires_at": dateTime(),
@@ -44,7 +47,9 @@ func schemas() map[string]any {
 		"Session": object([]string{"id", "agent", "pool", "mode", "started_at"}, map[string]any{
 			"id": str(), "agent": str(), "pool": str(), "mode": ref("Mode"), "started_at": dateTime(),
 		}),
-		"SessionList": object([]string{"sessions"}, map[string]any{"sessions": array(ref("Session"))}),
+		"SessionList": object([]string{"sessions", "stale"}, map[string]any{
+			"sessions": array(ref("Session")), "stale": staleDoc, "stale_reason": staleReasonDoc,
+		}),
 		"AuditEntry": object([]string{"seq", "time", "kind"}, map[string]any{
 			"seq": integer(), "time": dateTime(),
 			"kind": map[string]any{"type": "string", "enum": []string{"connect", "mode", "end", "reject"}},
@@ -161,3 +166,11 @@ func closed(required []string, props map[string]any) map[string]any {
 	s["additionalProperties"] = false
 	return s
 }
+
+// Live call state comes from Asterisk; while it is unreachable the last
+// known state is served, marked so.
+var (
+	staleDoc = describeSchema(boolean(),
+		"true while the phone system is unreachable: on-call state and sessions are the last known (on GET /users/{user} and in lists)")
+	staleReasonDoc = describeSchema(str(), "why the state is stale; present only when stale")
+)

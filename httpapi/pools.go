@@ -69,5 +69,5 @@ func (s *Server) poolUsers(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("members of %s: %w", pool.ID, err)
 	}
-	return c.JSON(http.StatusOK, map[string][]userView{"users": out})
+	return c.JSON(http.StatusOK, userList{Users: out, staleness: s.staleness()})
 }

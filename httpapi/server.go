@@ -127,6 +127,10 @@ type Config struct {
 	// Heartbeat is the interval of the comment lines that keep an event
 	// stream open through proxies; default 15 s.
 	Heartbeat time.Duration
+	// Live reports whether live call state is current (ARI connected);
+	// while not, reads are marked stale and actions that need Asterisk
+	// answer 503. Nil: always current.
+	Live ReadyFunc
 	// Metrics, when set, is served at GET /metrics (Prometheus).
 	Metrics http.Handler
 	// Observe, when set, is told each request's route pattern, status and
@@ -208,6 +212,7 @@ func (s *Server) routes() {
 
 	signedIn := s.authenticate
 	sup := []echo.MiddlewareFunc{s.authenticate, s.requireSupervising}
+	live := []echo.MiddlewareFunc{s.authenticate, s.requireSupervising, s.requireLive}
 	v1.GET("/me", s.me, signedIn)
 	v1.PUT("/devices/:token", s.putDevice, signedIn)
 	v1.DELETE("/devices/:token", s.deleteDevice, signedIn)
@@ -215,15 +220,15 @@ func (s *Server) routes() {
 	v1.GET("/pools", s.listPools, sup...)
 	v1.GET("/pools/:pool/users", s.poolUsers, sup...)
 	v1.GET("/users/:user", s.getUser, sup...)
-	v1.POST("/users/:user/listen", s.listen, sup...)
+	v1.POST("/users/:user/listen", s.listen, live...)
 	v1.GET("/supervising/users", s.listSupervised, sup...)
 	v1.PUT("/supervising/users/:user", s.supervise, sup...)
 	v1.DELETE("/supervising/users/:user", s.unsupervise, sup...)
 	v1.GET("/supervising/settings", s.getSettings, sup...)
 	v1.PUT("/supervising/settings", s.putSettings, sup...)
 	v1.GET("/supervising/sessions", s.listSessions, sup...)
-	v1.PUT("/supervising/sessions/:id/mode", s.setMode, sup...)
-	v1.DELETE("/supervising/sessions/:id", s.hangup, sup...)
+	v1.PUT("/supervising/sessions/:id/mode", s.setMode, live...)
+	v1.DELETE("/supervising/sessions/:id", s.hangup, live...)
 	v1.GET("/events", s.events, sup...)
 
 	v1.PUT("/admin/orgs/:org/features/supervising", s.enableSupervising, s.operator)

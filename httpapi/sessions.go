@@ -31,7 +31,7 @@ func (s *Server) listSessions(c echo.Context) error {
 	for _, ses := range s.cfg.Supervising.Sessions(principalOf(c).user.ID) {
 		out = append(out, newSessionJSON(ses))
 	}
-	return c.JSON(http.StatusOK, map[string][]sessionJSON{"sessions": out})
+	return c.JSON(http.StatusOK, sessionList{Sessions: out, staleness: s.staleness()})
 }
 
 // ownSession finds one of the caller's sessions; another supervisor's

@@ -13,11 +13,11 @@ func TestSessions_Get(t *testing.T) {
 		e := newEnv(t)
 		w := e.do("GET", "/api/v1/supervising/sessions", e.token("sara"), nil)
 		wantStatus(t, w, http.StatusOK)
-		wantJSON(t, w, `{"sessions":[{"id":"ses-sara","agent":"alice","pool":"sales","mode":"listen","started_at":"2025-11-24T09:00:00Z"}]}`)
+		wantJSON(t, w, `{"sessions":[{"id":"ses-sara","agent":"alice","pool":"sales","mode":"listen","started_at":"2025-11-24T09:00:00Z"}],"stale":false}`)
 	})
 	t.Run("None", func(t *testing.T) {
 		e := newEnv(t)
-		wantJSON(t, e.do("GET", "/api/v1/supervising/sessions", e.token("sam"), nil), `{"sessions":[]}`)
+		wantJSON(t, e.do("GET", "/api/v1/supervising/sessions", e.token("sam"), nil), `{"sessions":[],"stale":false}`)
 	})
 }
 

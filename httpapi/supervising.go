@@ -28,7 +28,7 @@ func (s *Server) listSupervised(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("supervised users: %w", err)
 	}
-	return c.JSON(http.StatusOK, map[string][]userView{"users": out})
+	return c.JSON(http.StatusOK, userList{Users: out, staleness: s.staleness()})
 }
 
 // supervise adds an agent of the caller's organization to the list (R8).

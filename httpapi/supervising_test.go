@@ -12,13 +12,13 @@ func TestSupervisedUsers_Get(t *testing.T) {
 		e.store.supervised["sara"] = []string{"alice", "bob", "ghost"} // ghost left the directory
 		w := e.do("GET", "/api/v1/supervising/users", e.token("sara"), nil)
 		wantStatus(t, w, http.StatusOK)
-		wantJSON(t, w, `{"users":[
+		wantJSON(t, w, `{"stale":false,"users":[
 			{"id":"alice","name":"Alice","on_call":{"pool":"sales","call_id":"call-a","since":"2025-11-24T09:00:00Z"},"supervised":true},
 			{"id":"bob","name":"Bob","on_call":null,"supervised":true}]}`)
 	})
 	t.Run("Empty", func(t *testing.T) {
 		e := newEnv(t)
-		wantJSON(t, e.do("GET", "/api/v1/supervising/users", e.token("nora"), nil), `{"users":[]}`)
+		wantJSON(t, e.do("GET", "/api/v1/supervising/users", e.token("nora"), nil), `{"stale":false,"users":[]}`)
 	})
 }
 

@@ -147,7 +147,7 @@ func (s *Server) getUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, view)
+	return c.JSON(http.StatusOK, userViewResponse{userView: view, staleness: s.staleness()})
 }
 
 // offerJSON is a listen offer as the app shows it: where to call (R7).

@@ -1,8 +1,12 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
+
+	"github.com/earshot/earshot/httpapi"
 )
 
 func TestUser_Get(t *testing.T) {
@@ -10,12 +14,12 @@ func TestUser_Get(t *testing.T) {
 		e := newEnv(t)
 		w := e.do("GET", "/api/v1/users/alice", e.token("sara"), nil)
 		wantStatus(t, w, http.StatusOK)
-		wantJSON(t, w, `{"id":"alice","name":"Alice","on_call":{"pool":"sales","call_id":"call-a","since":"2025-11-24T09:00:00Z"},"supervised":false}`)
+		wantJSON(t, w, `{"id":"alice","name":"Alice","on_call":{"pool":"sales","call_id":"call-a","since":"2025-11-24T09:00:00Z"},"stale":false,"supervised":false}`)
 	})
 	t.Run("CallOutOfScope", func(t *testing.T) {
 		// sam may not see sales, so alice's call there is not shown.
 		e := newEnv(t)
-		wantJSON(t, e.do("GET", "/api/v1/users/alice", e.token("sam"), nil), `{"id":"alice","name":"Alice","on_call":null,"supervised":false}`)
+		wantJSON(t, e.do("GET", "/api/v1/users/alice", e.token("sam"), nil), `{"id":"alice","name":"Alice","on_call":null,"stale":false,"supervised":false}`)
 	})
 	t.Run("ErrUserNotFound", func(t *testing.T) {
 		e := newEnv(t)
@@ -49,5 +53,40 @@ func TestListen_Post(t *testing.T) {
 				t.Errorf("type = %s, want %s", p.Type, tc.typ)
 			}
 		})
+	}
+}
+
+// While Asterisk is unreachable, reads answer from the last known state
+// marked stale, and actions that need Asterisk answer 503.
+func TestLive_Stale(t *testing.T) {
+	down := func(c *httpapi.Config) {
+		c.Live = func() (bool, string) { return false, "connect ws://127.0.0.1:8088: connection refused" }
+	}
+	e := newEnv(t, down)
+	sara := e.token("sara")
+	for _, path := range []string{"/api/v1/pools/sales/users", "/api/v1/supervising/users", "/api/v1/users/alice", "/api/v1/supervising/sessions"} {
+		w := e.do("GET", path, sara, nil)
+		wantStatus(t, w, http.StatusOK)
+		var body struct {
+			Stale       bool   `json:"stale"`
+			StaleReason string `json:"stale_reason"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || !body.Stale || !strings.Contains(body.StaleReason, "connection refused") {
+			t.Errorf("GET %s: %s, want stale with the reason", path, w.Body)
+		}
+	}
+	for _, r := range [][2]string{
+		{"POST", "/api/v1/users/alice/listen"},
+		{"PUT", "/api/v1/supervising/sessions/ses-sara/mode"},
+		{"DELETE", "/api/v1/supervising/sessions/ses-sara"},
+	} {
+		var body any
+		if r[0] == "PUT" {
+			body = `{"mode":"whisper"}`
+		}
+		p := wantProblem(t, e.do(r[0], r[1], sara, body), http.StatusServiceUnavailable)
+		if !strings.Contains(p.Detail, "unreachable") {
+			t.Errorf("%s %s: detail %q, want the reason", r[0], r[1], p.Detail)
+		}
 	}
 }

@@ -166,6 +166,7 @@ func (m *Main) build(ctx context.Context) error {
 		SupervisingNumber: cfg.SupervisingNumber, DefaultRegion: cfg.DefaultRegion,
 		TokenKey: key, AdminToken: cfg.AdminToken, Log: log,
 		Ready:   map[string]httpapi.ReadyFunc{"ari": m.app.Ready},
+		Live:    m.app.Ready,
 		Metrics: m.metrics.Handler(), Observe: m.metrics.ObserveAPI,
 		OnFeatureOff: func(ctx context.Context, org string) {
 			n := m.app.HangupOrg(ctx, org)
