@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -170,5 +171,43 @@ func FuzzDecodeSettings(f *testing.F) {
 	tok := e.token("sara")
 	f.Fuzz(func(t *testing.T, body string) {
 		fuzzDecode(t, e, "PUT", "/api/v1/supervising/settings", tok, body)
+	})
+}
+
+// FuzzDecodeRoutes covers the remaining decoders in one target: the mode
+// switch, device registration, the operator's pool body, the audit query
+// and path parameters.
+func FuzzDecodeRoutes(f *testing.F) {
+	type route struct{ method, path, token string }
+	e := newEnv(f)
+	sara := e.token("sara")
+	routes := []route{
+		{"PUT", "/api/v1/supervising/sessions/ses-sara/mode", sara},
+		{"PUT", "/api/v1/devices/%s", sara},
+		{"PUT", "/api/v1/admin/pools/%s", adminToken},
+		{"GET", "/api/v1/admin/audit?%s", adminToken},
+		{"PUT", "/api/v1/supervising/users/%s", sara},
+	}
+	for i, s := range []struct{ param, body string }{
+		{"", `{"mode":"whisper"}`}, {"tok-1", `{"platform":"android"}`},
+		{"sales", `{"org":"acme","name":"Sales","number":"+35891234500","members":["alice"]}`},
+		{"org=acme&before=10&limit=5", ""}, {"bob", ""},
+	} {
+		f.Add(uint8(i), s.param, s.body)
+		f.Add(uint8(i), s.param+"\x00", `{"mode":1,"platform":[],"members":{}}`)
+	}
+	f.Fuzz(func(t *testing.T, which uint8, param, body string) {
+		r := routes[int(which)%len(routes)]
+		path := r.path
+		if strings.Contains(path, "%s") {
+			p := url.PathEscape(param)
+			if strings.Contains(path, "?") {
+				p = url.QueryEscape(param)
+				p = strings.ReplaceAll(p, "%3D", "=")
+				p = strings.ReplaceAll(p, "%26", "&")
+			}
+			path = strings.Replace(path, "%s", p, 1)
+		}
+		fuzzDecode(t, e, r.method, path, r.token, body)
 	})
 }
