@@ -1,44 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"io"
-	"net/http"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/earshot/earshot/internal/phones"
 )
 
-// scrape reads /metrics into "name{labels}" → value.
+// scrape reads the API's /metrics.
 func (e *e2e) scrape() map[string]float64 {
 	e.t.Helper()
-	resp, err := http.Get(e.api.URL + "/metrics")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		b, _ := io.ReadAll(resp.Body)
-		e.t.Fatalf("/metrics: %d %s", resp.StatusCode, b)
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err == nil {
-			out[line[:i]] = v
-		}
-	}
-	return out
+	return scrape(e.t, e.api.URL)
 }
 
 // waitMetric polls /metrics until series has value want.
