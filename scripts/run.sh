@@ -16,6 +16,7 @@ scripts/sandbox.sh start
 eval "$(scripts/sandbox.sh env)"
 mkdir -p .cache/demo
 go build -o .cache/demo/earshot ./cmd/earshot
+go build -o .cache/demo/earshot-sim ./cmd/earshot-sim
 
 cat <<'MSG'
 
@@ -24,7 +25,8 @@ with the demo directory testdata/directory/demo.yaml:
   organization acme (supervising on), supervisor sara (+358401234567),
   agents alice, bob and carol in pools sales and support.
 Health: curl -s 127.0.0.1:8080/readyz
-Watch a service call tracked live: see README, "Try it".
+Simulated calls: .cache/demo/earshot-sim call | supervise | list | hangup
+A whole supervision, step by step: README, "Try it".
 Stop with Ctrl-C.
 
 MSG

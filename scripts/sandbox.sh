@@ -108,7 +108,11 @@ install_config() {
   cp "$top"/testdata/asterisk/*.conf "$etc/"
   # The site snippets carry a placeholder password; the sandbox sets its own.
   sed -i "s/^password *=.*/password = $ari_password/" "$etc/earshot/ari.conf"
-  sed -i "s/^bindport *=.*/bindport = $ari_port/" "$etc/http.conf"
+  sed -i "s/^bindport *=.*/bindport = $ari_port/" "$etc/http.conf" "$etc/earshot/http.conf"
+  # A second sandbox (another port) must not fight the first over SIP.
+  if [ "$ari_port" != 8088 ]; then
+    sed -i "s/^bind = 127.0.0.1:5060/bind = 127.0.0.1:$((ari_port - 8088 + 5060))/" "$etc/earshot/pjsip.conf"
+  fi
 }
 
 wait_ari() {

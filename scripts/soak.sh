@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 duration=${1:-20m}
 workers=${2:-4}
 scripts/sandbox.sh provision
-scripts/sandbox.sh start
 trap 'scripts/sandbox.sh stop' EXIT INT TERM
+scripts/sandbox.sh start
 eval "$(scripts/sandbox.sh env)"
 EARSHOT_SOAK=$duration EARSHOT_SOAK_WORKERS=$workers \
   go test -count=1 -run '^TestSoak$' -timeout 0 -v ./cmd/earshot 2>&1 | grep -v '^=== RUN'

@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -35,9 +33,7 @@ func startE2E(t *testing.T, args ...string) *e2e {
 	t.Helper()
 	sb := sandbox.Require(t)
 	h := phones.New(t)
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	app := "earshot-e2e-" + hex.EncodeToString(b)
+	app := newAppName("earshot-e2e-")
 	cfg, err := LoadConfig(append([]string{
 		"--ari-url", sb.URL, "--ari-user", sb.User, "--ari-password", sb.Password, "--ari-app", app,
 		"--db", filepath.Join(t.TempDir(), "earshot.db"), "--directory", "../../testdata/directory/demo.yaml",
@@ -47,6 +43,7 @@ func startE2E(t *testing.T, args ...string) *e2e {
 	if err != nil {
 		t.Fatal(err)
 	}
+	app = cfg.ARIApp // args may name it
 	m, err := NewMain(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
