@@ -154,6 +154,14 @@ func (db *DB) Close() error {
 	return nil
 }
 
+// Ready reports whether the store is open and readable (for /readyz).
+func (db *DB) Ready() (bool, string) {
+	if err := db.bolt.View(func(*bolt.Tx) error { return nil }); err != nil {
+		return false, err.Error()
+	}
+	return true, ""
+}
+
 // Path returns the file the store was opened from.
 func (db *DB) Path() string { return db.path }
 

@@ -268,6 +268,16 @@ func TestDB_Close(t *testing.T) {
 		must(t, db.Close())
 		must(t, db.Close())
 	})
+	t.Run("Ready", func(t *testing.T) {
+		db := MustOpen(t)
+		if ok, why := db.Ready(); !ok {
+			t.Fatalf("open store not ready: %s", why)
+		}
+		must(t, db.Close())
+		if ok, why := db.Ready(); ok || why == "" {
+			t.Fatalf("closed store ready = %v (%q), want not ready with a reason", ok, why)
+		}
+	})
 }
 
 func TestDB_TokenKey(t *testing.T) {

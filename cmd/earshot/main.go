@@ -165,7 +165,7 @@ func (m *Main) build(ctx context.Context) error {
 		Store: apiStore{db}, Calls: tracker, Offers: m.offers, Supervising: m.app,
 		SupervisingNumber: cfg.SupervisingNumber, DefaultRegion: cfg.DefaultRegion,
 		TokenKey: key, AdminToken: cfg.AdminToken, Log: log,
-		Ready:   map[string]httpapi.ReadyFunc{"ari": m.app.Ready},
+		Ready:   map[string]httpapi.ReadyFunc{"ari": m.app.Ready, "store": db.Ready},
 		Live:    m.app.Ready,
 		Metrics: m.metrics.Handler(), Observe: m.metrics.ObserveAPI,
 		OnFeatureOff: func(ctx context.Context, org string) {

@@ -248,3 +248,30 @@ func TestReliability_ARIUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// /readyz follows Asterisk: unready with the reason while it is stopped,
+// ready again once it is back.
+func TestReliability_ReadyzFollowsAsterisk(t *testing.T) {
+	e := startE2E(t)
+	var ready struct {
+		Ready  bool              `json:"ready"`
+		Checks map[string]string `json:"checks"`
+	}
+	e.call("", "GET", "/readyz", "", 200, &ready)
+	if ready.Checks["store"] != "ok" || ready.Checks["ari"] != "ok" {
+		t.Fatalf("checks = %v, want ari and store ok", ready.Checks)
+	}
+	sb := sandbox.Require(t)
+	sb.Script(t, "stop")
+	waitFor(t, 10*time.Second, "unready while Asterisk is stopped", func() bool {
+		e.call("", "GET", "/readyz", "", 0, &ready)
+		return !ready.Ready && ready.Checks["ari"] != "ok" && ready.Checks["store"] == "ok"
+	})
+	t.Logf("while stopped: %v", ready.Checks)
+	sb.Script(t, "start")
+	took := waitFor(t, 10*time.Second, "ready again", func() bool {
+		e.call("", "GET", "/readyz", "", 0, &ready)
+		return ready.Ready
+	})
+	t.Logf("ready %s after Asterisk answered again", took.Round(time.Millisecond))
+}

@@ -43,13 +43,17 @@ func Require(tb testing.TB) Env {
 // Crash kills the sandbox Asterisk with SIGKILL — no hang-ups, no events
 // — and starts it again, for tests of Asterisk dying. It skips the test
 // when the sandbox script is unknown (EARSHOT_SANDBOX_SCRIPT).
-func (e Env) Crash(tb testing.TB) {
+func (e Env) Crash(tb testing.TB) { e.Script(tb, "crash", "start") }
+
+// Script runs sandbox script steps (stop, start, crash) in order; it
+// skips the test when the script is unknown (EARSHOT_SANDBOX_SCRIPT).
+func (e Env) Script(tb testing.TB, steps ...string) {
 	tb.Helper()
 	script := os.Getenv("EARSHOT_SANDBOX_SCRIPT")
 	if script == "" {
-		tb.Skip("crash test skipped: EARSHOT_SANDBOX_SCRIPT is not set; run " + Command)
+		tb.Skip("test skipped: EARSHOT_SANDBOX_SCRIPT is not set; run " + Command)
 	}
-	for _, step := range []string{"crash", "start"} {
+	for _, step := range steps {
 		if out, err := exec.Command(script, step).CombinedOutput(); err != nil {
 			tb.Fatalf("sandbox %s: %v\n%s", step, err, out)
 		}
