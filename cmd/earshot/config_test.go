@@ -364,3 +364,14 @@ func TestConfig_Redacted(t *testing.T) {
 		t.Errorf("log lacks the redacted settings:\n%s", out)
 	}
 }
+
+// The shipped example configuration is valid.
+func TestLoadConfig_Example(t *testing.T) {
+	c, err := LoadConfig([]string{"--config", "../../deploy/earshot.yaml"}, env{}.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SupervisingNumber != "+35891234599" || c.LogFormat != "json" {
+		t.Errorf("example config read as %+v", c)
+	}
+}
