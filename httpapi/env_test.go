@@ -16,6 +16,7 @@ import (
 
 	"github.com/earshot/earshot"
 	"github.com/earshot/earshot/httpapi"
+	"github.com/earshot/earshot/web"
 	"github.com/earshot/earshot/internal/feed"
 )
 
@@ -104,6 +105,7 @@ func newEnv(t testing.TB, edits ...func(*httpapi.Config)) *env {
 		TokenKey: []byte("0123456789abcdef0123456789abcdef"), AdminToken: adminToken,
 		PasswordCost: bcrypt.MinCost, Now: e.clock.Now,
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "earshot_up 1\n") }),
+		Console: web.FS,
 		OnFeatureOff: func(_ context.Context, org string) {
 			e.mu.Lock()
 			e.featureOff = append(e.featureOff, org)

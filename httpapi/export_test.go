@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"regexp"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 )
@@ -16,7 +17,9 @@ func Routes(s *Server) []string {
 		if r.Method == echo.RouteNotFound {
 			continue
 		}
-		out = append(out, r.Method+" "+echoParam.ReplaceAllString(r.Path, "{$1}"))
+		// Echo's wildcard "*" is OpenAPI's one {file} parameter.
+		path := strings.Replace(r.Path, "/*", "/{file}", 1)
+		out = append(out, r.Method+" "+echoParam.ReplaceAllString(path, "{$1}"))
 	}
 	return out
 }

@@ -38,6 +38,8 @@ type opDoc struct {
 var operations = []opDoc{
 	{method: "GET", path: "/healthz", summary: "Liveness probe", tag: "operations", status: 200, result: "Health"},
 	{method: "GET", path: "/readyz", summary: "Readiness probe (ARI connected, store open)", tag: "operations", status: 200, result: "Ready", errors: []int{503}},
+	{method: "GET", path: "/", summary: "The supervisor web console", tag: "console", status: 200, result: "text/html"},
+	{method: "GET", path: "/console/{file}", summary: "The web console's scripts and styles", tag: "console", status: 200, result: "text/html", errors: []int{404}},
 	{method: "GET", path: "/metrics", summary: "Prometheus metrics", tag: "operations", status: 200, result: "text/plain"},
 	{method: "GET", path: "/api/v1/openapi.json", summary: "This document", tag: "meta", status: 200, result: "OpenAPI"},
 	{method: "POST", path: "/api/v1/auth/login", summary: "Sign in; the token carries the features enabled now (R1)", tag: "auth", body: "LoginRequest", status: 200, result: "LoginResponse", errors: []int{401, 429}},
@@ -191,6 +193,8 @@ func operation(op opDoc) map[string]any {
 	case "text/event-stream":
 		ok["content"] = map[string]any{"text/event-stream": map[string]any{"schema": map[string]any{"type": "string",
 			"description": "each event's data is JSON: CallEvent, OfferEvent, OfferWithdrawn or SessionEvent; comment heartbeats every 15 s"}}}
+	case "text/html":
+		ok["content"] = map[string]any{"text/html": map[string]any{"schema": map[string]any{"type": "string"}}}
 	case "text/plain":
 		ok["content"] = map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string",
 			"description": "Prometheus text exposition format"}}}

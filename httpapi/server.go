@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -131,6 +132,9 @@ type Config struct {
 	// while not, reads are marked stale and actions that need Asterisk
 	// answer 503. Nil: always current.
 	Live ReadyFunc
+	// Console, when set, is the web console's files (index.html at /,
+	// the rest under /console/).
+	Console fs.FS
 	// Metrics, when set, is served at GET /metrics (Prometheus).
 	Metrics http.Handler
 	// Observe, when set, is told each request's route pattern, status and
@@ -204,6 +208,10 @@ func (s *Server) routes() {
 	e.GET("/readyz", s.readyz)
 	if s.cfg.Metrics != nil {
 		e.GET("/metrics", echo.WrapHandler(s.cfg.Metrics))
+	}
+	if s.cfg.Console != nil {
+		e.GET("/", s.consoleIndex)
+		e.GET("/console/*", s.consoleAsset)
 	}
 
 	v1 := e.Group("/api/v1")

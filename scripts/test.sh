@@ -18,6 +18,20 @@ eval "$(scripts/sandbox.sh env)"
 # Integration tests fail, rather than skip, when the sandbox is missing.
 export EARSHOT_SANDBOX_REQUIRED=1
 
+# The web console's browser test: Debian's Chromium driven by
+# playwright-core from npm (which downloads no browser).
+mkdir -p .cache
+if ! command -v chromium >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "test: installing chromium (and node/npm if missing) with apt"
+  pkgs="chromium"
+  command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs) >.cache/apt-browser.log 2>&1 \
+    || { echo "test: apt-get install $pkgs failed; see .cache/apt-browser.log" >&2; exit 1; }
+fi
+(cd web/test && npm ci --no-audit --no-fund --loglevel=error) >.cache/npm-browser.log 2>&1 \
+  || { echo "test: npm ci in web/test failed; see .cache/npm-browser.log" >&2; exit 1; }
+export EARSHOT_BROWSER_REQUIRED=1 EARSHOT_SCREENSHOTS=$PWD/.cache/screenshots
+
 go vet ./...
 # One package and one test at a time: every integration test shares the
 # sandbox Asterisk, and with subscribeAll each test's calls are events for

@@ -31,6 +31,7 @@ import (
 	"github.com/earshot/earshot/push"
 	"github.com/earshot/earshot/push/fcm"
 	"github.com/earshot/earshot/store"
+	"github.com/earshot/earshot/web"
 )
 
 func main() {
@@ -168,6 +169,7 @@ func (m *Main) build(ctx context.Context) error {
 		Ready:   map[string]httpapi.ReadyFunc{"ari": m.app.Ready, "store": db.Ready},
 		Live:    m.app.Ready,
 		Metrics: m.metrics.Handler(), Observe: m.metrics.ObserveAPI,
+		Console: web.FS,
 		OnFeatureOff: func(ctx context.Context, org string) {
 			n := m.app.HangupOrg(ctx, org)
 			log.Info("supervising turned off; sessions ended", "org", org, "sessions", n)
