@@ -1,9 +1,13 @@
 # Convenience targets; the scripts are the source of truth.
-.PHONY: test run vet sandbox-start sandbox-stop
+.PHONY: test run bench soak vet sandbox-start sandbox-stop
 test:
 	scripts/test.sh
 run:
 	scripts/run.sh
+bench:
+	scripts/bench.sh
+soak:
+	scripts/soak.sh 20m
 vet:
 	go vet ./...
 sandbox-start:

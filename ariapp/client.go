@@ -256,6 +256,12 @@ func (c *Client) Originate(ctx context.Context, r OriginateRequest) (ari.Channel
 	return ch, err
 }
 
+// SendDTMF sends digits on a channel (tests and benchmarks press keys on
+// simulated phones with it).
+func (c *Client) SendDTMF(ctx context.Context, channelID, digits string) error {
+	return c.do(ctx, http.MethodPost, "/channels/"+url.PathEscape(channelID)+"/dtmf", url.Values{"dtmf": {digits}}, nil)
+}
+
 // StopPlayback stops a playback; one already finished counts as done.
 func (c *Client) StopPlayback(ctx context.Context, playbackID string) error {
 	err := c.do(ctx, http.MethodDelete, "/playbacks/"+url.PathEscape(playbackID), nil, nil)

@@ -54,6 +54,8 @@ type Harness struct {
 	inBridge  map[string]string          // channel id → bridge id
 	members   map[string]map[string]bool // bridge id → channel ids
 	destroyed map[string]time.Time       // channel id → when it was destroyed
+	up        map[string]time.Time       // channel id → when it was answered (Asterisk's clock)
+	answered  map[string]time.Time       // dialled channel id → its Dial ANSWER
 	notify    chan struct{}              // closed and replaced on every change
 	calls     []*Call
 }
@@ -72,6 +74,8 @@ func New(tb testing.TB) *Harness {
 		inBridge:  map[string]string{},
 		members:   map[string]map[string]bool{},
 		destroyed: map[string]time.Time{},
+		up:        map[string]time.Time{},
+		answered:  map[string]time.Time{},
 		notify:    make(chan struct{}),
 	}
 	opts := ariapp.Options{URL: env.URL, User: env.User, Password: env.Password}
@@ -167,6 +171,30 @@ func (h *Harness) resync() {
 	h.notify = make(chan struct{})
 }
 
+// UpAt returns when Asterisk answered channel id, from its event.
+func (h *Harness) UpAt(id string) (time.Time, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, ok := h.up[id]
+	return t, ok
+}
+
+// AnsweredAt returns when Dial reported channel id answered (the agent
+// leg of a service call).
+func (h *Harness) AnsweredAt(id string) (time.Time, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, ok := h.answered[id]
+	return t, ok
+}
+
+// ChannelName returns a live channel's name.
+func (h *Harness) ChannelName(id string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.chans[id].Name
+}
+
 // Client returns the harness's ARI client.
 func (h *Harness) Client() *ariapp.Client { return h.client }
 
@@ -197,11 +225,17 @@ func (h *Harness) handle(e ari.Event) {
 		h.track(e.Channel)
 	case *ari.ChannelStateChange:
 		h.track(e.Channel)
+		if _, seen := h.up[e.Channel.ID]; !seen && e.Channel.State == "Up" {
+			h.up[e.Channel.ID] = time.Time(e.Timestamp)
+		}
 
 	case *ari.ChannelVarset:
 		h.track(e.Channel)
 	case *ari.Dial:
 		h.track(e.Peer)
+		if e.Dialstatus == "ANSWER" {
+			h.answered[e.Peer.ID] = time.Time(e.Timestamp)
+		}
 	default:
 		return
 	}
@@ -367,13 +401,44 @@ func (h *Harness) Supervisor(ctx context.Context, o SupervisorOpts) (*Call, erro
 	if err != nil {
 		return nil, fmt.Errorf("originate supervisor: %w", err)
 	}
+	return c, h.supervisorPhone(ctx, c, o.Name, ch)
+}
+
+// SpyOpts describe a supervisor reaching a call with Asterisk's own
+// ChanSpy instead of Earshot (benchmarks).
+type SpyOpts struct {
+	Name, Number string
+	// Target is the agent leg's channel name; Options are ChanSpy's
+	// besides q (e.g. "d" for DTMF mode switching: 4 spy, 5 whisper, 6 barge).
+	Target, Options string
+}
+
+// Spy places a call from a supervisor's phone into ChanSpy on Target.
+func (h *Harness) Spy(ctx context.Context, o SpyOpts) (*Call, error) {
+	c := &Call{h: h, ID: "spy-" + randHex(6), Phones: map[string]string{}}
+	ch, err := h.client.Originate(ctx, ariapp.OriginateRequest{
+		Endpoint: "Local/" + o.Name + "@earshot-test-phones/n", Context: "earshot-test-chanspy",
+		Extension: o.Name, CallerID: o.Number, Formats: "slin",
+		Variables: map[string]string{
+			"PRE_SPY_WAIT": fmt.Sprintf("%.3f", StartLag.Seconds()), "SPY_TARGET": o.Target, "SPY_OPTIONS": o.Options,
+			"__CALL_ID": c.ID, "__TONE_" + o.Name: toneArg(0, SupervisorHz),
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("originate spy: %w", err)
+	}
+	return c, h.supervisorPhone(ctx, c, o.Name, ch)
+}
+
+// supervisorPhone registers a supervisor's call whose leg is ch and waits
+// for its phone half (";2", the one that records).
+func (h *Harness) supervisorPhone(ctx context.Context, c *Call, name string, ch ari.ChannelData) error {
 	c.SupervisorLeg = ch.ID
 	h.register(c)
-	err = h.waitFor(ctx, 10*time.Second, "supervisor phone", func() bool {
-		c.Phones[o.Name] = h.byName[strings.TrimSuffix(ch.Name, ";1")+";2"]
-		return c.Phones[o.Name] != ""
+	return h.waitFor(ctx, 10*time.Second, name+"'s phone", func() bool {
+		c.Phones[name] = h.byName[strings.TrimSuffix(ch.Name, ";1")+";2"]
+		return c.Phones[name] != ""
 	})
-	return c, err
 }
 
 func (h *Harness) register(c *Call) {

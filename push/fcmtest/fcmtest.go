@@ -31,6 +31,8 @@ const accessToken = "fcmtest-access-token"
 
 // Received is a message as FCM v1 received it.
 type Received struct {
+	// At is when the fake received it.
+	At           time.Time         `json:"-"`
 	Token        string            `json:"token"`
 	Data         map[string]string `json:"data"`
 	Notification struct {
@@ -257,6 +259,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		fcmError(w, http.StatusNotFound, "NOT_FOUND", "UNREGISTERED", "Requested entity was not found.", "")
 		return
 	}
+	req.Message.At = time.Now()
 	s.received = append(s.received, req.Message)
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, `{"name":"projects/%s/messages/%d"}`, Project, len(s.received))

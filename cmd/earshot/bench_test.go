@@ -1,0 +1,407 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/earshot/earshot"
+	"github.com/earshot/earshot/directory"
+	"github.com/earshot/earshot/internal/phones"
+	"github.com/earshot/earshot/push"
+	"github.com/earshot/earshot/push/fcmtest"
+	"github.com/earshot/earshot/store"
+)
+
+// TestBench is the benchmark command (scripts/bench.sh, make bench), not
+// part of the suite: it runs only with EARSHOT_BENCH=1. It measures, on
+// the sandbox Asterisk, Earshot against Asterisk's own ChanSpy on the same
+// kind of calls, interleaved (EARSHOT_BENCH_N of each, default 30):
+// time-to-audio, mode-switch latency and the supervisor's gap at a switch;
+// then notification latency through the fake FCM, and the API's pool
+// users view over 2,000 agents next to a bare Echo handler. It prints a
+// table and writes JSON (EARSHOT_BENCH_OUT, default .cache/bench/bench.json).
+func TestBench(t *testing.T) {
+	if os.Getenv("EARSHOT_BENCH") == "" {
+		t.Skip("benchmark: run scripts/bench.sh (EARSHOT_BENCH=1)")
+	}
+	n := envInt("EARSHOT_BENCH_N", 30)
+	fake := fcmtest.New(t)
+	e := startPushE2E(t, fake, fake.Endpoint(), "--directory", loadDirectory)
+	b := &bench{t: t, e: e, fake: fake, ctx: context.Background()}
+	b.res.Machine = b.machine()
+	b.tok, _ = e.login("su01")
+
+	var tta, ttaSpy, sw, swSpy, gap, gapSpy []float64
+	for i := range n {
+		agent := fmt.Sprintf("ag%02d", i%20+1)
+		if r, ok := b.earshot(agent); ok {
+			tta, sw, gap = append(tta, r.tta), append(sw, r.sw), append(gap, r.gap)
+		}
+		if r, ok := b.chanSpy(agent); ok {
+			ttaSpy, swSpy, gapSpy = append(ttaSpy, r.tta), append(swSpy, r.sw), append(gapSpy, r.gap)
+		}
+		t.Logf("round %d/%d done", i+1, n)
+	}
+	b.res.TimeToAudio = pair{Earshot: summary(tta), ChanSpy: summary(ttaSpy)}
+	b.res.ModeSwitch = pair{Earshot: summary(sw), ChanSpy: summary(swSpy)}
+	b.res.SwitchGap = pair{Earshot: summary(gap), ChanSpy: summary(gapSpy)}
+	b.res.Notification = summary(b.notifications(n))
+	b.res.API = b.api()
+	b.report()
+}
+
+type stats struct {
+	N   int     `json:"n"`
+	P50 float64 `json:"p50_ms"`
+	P95 float64 `json:"p95_ms"`
+	P99 float64 `json:"p99_ms"`
+}
+
+type pair struct {
+	Earshot stats `json:"earshot"`
+	ChanSpy stats `json:"chanspy"`
+}
+
+type apiStats struct {
+	Requests int     `json:"requests"`
+	RPS      float64 `json:"rps"`
+	P50      float64 `json:"p50_ms"`
+	P99      float64 `json:"p99_ms"`
+}
+
+type benchResult struct {
+	Machine      map[string]string   `json:"machine"`
+	TimeToAudio  pair                `json:"time_to_audio"`
+	ModeSwitch   pair                `json:"mode_switch"`
+	SwitchGap    pair                `json:"switch_gap"`
+	Notification stats               `json:"notification"`
+	API          map[string]apiStats `json:"api"`
+}
+
+type bench struct {
+	t    *testing.T
+	e    *e2e
+	fake *fcmtest.Server
+	ctx  context.Context
+	tok  string
+	res  benchResult
+}
+
+type round struct{ tta, sw, gap float64 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// earshot: su01 listens to agent's call through Earshot, switches to
+// whisper through the API, and hangs up.
+func (b *bench) earshot(agent string) (round, bool) {
+	e, h := b.e, b.e.h
+	call, err := h.Service(b.ctx, phones.ServiceOpts{Pool: "sales", Agent: agent, Via: phones.ViaDial})
+	if err != nil {
+		b.t.Logf("earshot round: %v", err)
+		return round{}, false
+	}
+	defer call.Hangup(b.ctx)
+	if _, err := e.m.offers.Offer(b.ctx, "su01", agent, earshot.OfferAdHoc); err != nil {
+		b.t.Logf("offer: %v", err)
+		return round{}, false
+	}
+	sup, err := h.Supervisor(b.ctx, phones.SupervisorOpts{Name: "su01", Number: supNumber(1), App: e.app})
+	if err != nil {
+		b.t.Logf("supervisor: %v", err)
+		return round{}, false
+	}
+	var id string
+	deadline := time.Now().Add(10 * time.Second)
+	for id == "" && time.Now().Before(deadline) {
+		if ss := e.m.app.Sessions("su01"); len(ss) == 1 {
+			id = ss[0].ID
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if id == "" {
+		b.t.Log("earshot round: no session")
+		return round{}, false
+	}
+	time.Sleep(1200 * time.Millisecond)
+	t0 := time.Now()
+	e.call(b.tok, "PUT", "/api/v1/supervising/sessions/"+id+"/mode", `{"mode":"whisper"}`, 200, nil)
+	time.Sleep(1200 * time.Millisecond)
+	return b.measure(call, sup, agent, t0)
+}
+
+// chanSpy: the same through ChanSpy(<agent leg>,qd), whisper by DTMF 5.
+func (b *bench) chanSpy(agent string) (round, bool) {
+	h := b.e.h
+	call, err := h.Service(b.ctx, phones.ServiceOpts{Pool: "sales", Agent: agent, Via: phones.ViaDial})
+	if err != nil {
+		b.t.Logf("chanspy round: %v", err)
+		return round{}, false
+	}
+	defer call.Hangup(b.ctx)
+	sup, err := h.Spy(b.ctx, phones.SpyOpts{Name: "su01", Number: supNumber(1), Target: h.ChannelName(call.AgentLeg), Options: "d"})
+	if err != nil {
+		b.t.Logf("spy: %v", err)
+		return round{}, false
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, ok := h.UpAt(sup.SupervisorLeg); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.t.Log("chanspy round: never answered")
+			return round{}, false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(1200 * time.Millisecond)
+	t0 := time.Now()
+	if err := h.Client().SendDTMF(b.ctx, sup.Phones["su01"], "5"); err != nil {
+		b.t.Logf("dtmf: %v", err)
+		return round{}, false
+	}
+	time.Sleep(1200 * time.Millisecond)
+	return b.measure(call, sup, agent, t0)
+}
+
+// measure hangs up and reads the recordings: time from the supervisor's
+// leg being answered to the first 20 ms block of call audio it hears; from
+// the switch request to the first block in which the agent hears the
+// supervisor; and the longest silence of call audio for the supervisor
+// around the switch.
+func (b *bench) measure(call, sup *phones.Call, agent string, t0 time.Time) (round, bool) {
+	h := b.e.h
+	if err := sup.Hangup(b.ctx); err != nil {
+		b.t.Logf("hang up: %v", err)
+	}
+	if err := call.Hangup(b.ctx); err != nil {
+		b.t.Logf("hang up: %v", err)
+	}
+	up, ok := h.UpAt(sup.SupervisorLeg)
+	rs, err1 := sup.Recording(b.ctx, "su01")
+	ra, err2 := call.Recording(b.ctx, agent)
+	if !ok || err1 != nil || err2 != nil {
+		b.t.Logf("measure: up %v, %v, %v", ok, err1, err2)
+		return round{}, false
+	}
+	first := time.Duration(-1)
+	for _, hz := range []float64{phones.CustomerHz, phones.AgentHz} {
+		if d, ok := rs.Recording.FirstPresent(hz, rs.At(up)); ok && (first < 0 || d < first) {
+			first = d
+		}
+	}
+	heard, ok := ra.Recording.FirstPresent(phones.SupervisorHz, ra.At(t0))
+	if first < 0 || !ok {
+		b.t.Logf("measure: no audio (call audio %v, whisper %v)", first >= 0, ok)
+		return round{}, false
+	}
+	gap := rs.Recording.LongestGap([]float64{phones.CustomerHz, phones.AgentHz}, rs.Between(t0.Add(-300*time.Millisecond), t0.Add(time.Second)))
+	return round{
+		tta: ms(rs.Start.Add(first).Sub(up)),
+		sw:  ms(ra.Start.Add(heard).Sub(t0)),
+		gap: ms(gap),
+	}, true
+}
+
+// notifications: su02 lists agents; each service call's agent answer
+// (Dial ANSWER) → the fake FCM receiving the listen offer.
+func (b *bench) notifications(n int) []float64 {
+	e, h := b.e, b.e.h
+	if err := e.m.db.PutDevice(b.ctx, store.Device{Token: "bench-su02", User: "su02", Platform: "android"}); err != nil {
+		b.t.Fatal(err)
+	}
+	for i := 21; i <= 30; i++ {
+		if err := e.m.db.Supervise(b.ctx, "su02", fmt.Sprintf("ag%02d", i)); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	var out []float64
+	for i := range n {
+		agent := fmt.Sprintf("ag%02d", 21+i%10)
+		before := len(b.fake.Received())
+		call, err := h.Service(b.ctx, phones.ServiceOpts{Pool: "sales", Agent: agent, Via: phones.ViaDial})
+		if err != nil {
+			b.t.Logf("notification round: %v", err)
+			continue
+		}
+		var got *fcmtest.Received
+		deadline := time.Now().Add(10 * time.Second)
+		for got == nil && time.Now().Before(deadline) {
+			for _, m := range b.fake.Received()[before:] {
+				if m.Data["type"] == push.TypeListenOffer && m.Data["agent_id"] == agent {
+					got = &m
+				}
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		answered, ok := h.AnsweredAt(call.AgentLeg)
+		if got != nil && ok {
+			out = append(out, ms(got.At.Sub(answered)))
+		}
+		call.Hangup(b.ctx)
+	}
+	return out
+}
+
+// api: the pool users view of 20 agents, out of 2,000 in 100 pools, under
+// 8 concurrent clients on loopback; next to a bare Echo handler sending
+// the same bytes, in the same run.
+func (b *bench) api() map[string]apiStats {
+	var y strings.Builder
+	y.WriteString("organizations:\n  - {id: bench, name: Bench, features: [supervising]}\nusers:\n")
+	y.WriteString(`  - {id: bsup, org: bench, name: Bench Supervisor, roles: [supervisor], password_hash: "$2a$04$N7IECl.dSoQVto.jerqaN.46rzGLMp0cLL4KF7BBxB4GF58csVjr6"}` + "\n")
+	for i := 1; i <= 2000; i++ {
+		fmt.Fprintf(&y, "  - {id: b%04d, org: bench, name: Bench Agent %d, roles: [agent], endpoint: PJSIP/b%04d}\n", i, i, i)
+	}
+	y.WriteString("pools:\n")
+	for p := 1; p <= 100; p++ {
+		var members []string
+		for i := (p-1)*20 + 1; i <= p*20; i++ {
+			members = append(members, fmt.Sprintf("b%04d", i))
+		}
+		fmt.Fprintf(&y, "  - {id: bp%03d, org: bench, name: Pool %d, number: \"+3589800%04d\", members: [%s]}\n", p, p, p, strings.Join(members, ", "))
+	}
+	f, err := directory.Parse(strings.NewReader(y.String()), "FI")
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if _, err := b.e.m.db.ImportDirectory(b.ctx, f); err != nil {
+		b.t.Fatal(err)
+	}
+	tok, _ := b.e.login("bsup")
+	path := func(i int) string { return fmt.Sprintf("/api/v1/pools/bp%03d/users", i%100+1) }
+	req, _ := http.NewRequest("GET", b.e.api.URL+path(0), nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	bare := echo.New()
+	bare.GET("/bare", func(c echo.Context) error { return c.JSONBlob(http.StatusOK, body) })
+	bareSrv := httptest.NewServer(bare)
+	defer bareSrv.Close()
+	return map[string]apiStats{
+		"pool_users": load(b.e.api.URL, tok, path),
+		"bare_echo":  load(bareSrv.URL, "", func(int) string { return "/bare" }),
+	}
+}
+
+// load sends GETs from 8 clients for 4 s and summarises them.
+func load(base, tok string, path func(int) string) apiStats {
+	const clients, dur = 8, 4 * time.Second
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	var mu sync.Mutex
+	var lat []float64
+	var wg sync.WaitGroup
+	end := time.Now().Add(dur)
+	for c := range clients {
+		wg.Go(func() {
+			var mine []float64
+			for i := c; time.Now().Before(end); i += clients {
+				req, _ := http.NewRequest("GET", base+path(i), nil)
+				if tok != "" {
+					req.Header.Set("Authorization", "Bearer "+tok)
+				}
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					mine = append(mine, ms(time.Since(t0)))
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	s := summary(lat)
+	return apiStats{Requests: s.N, RPS: float64(s.N) / dur.Seconds(), P50: s.P50, P99: s.P99}
+}
+
+func summary(xs []float64) stats {
+	if len(xs) == 0 {
+		return stats{}
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	q := func(p float64) float64 { return s[min(len(s)-1, int(p*float64(len(s))))] }
+	return stats{N: len(s), P50: q(.50), P95: q(.95), P99: q(.99)}
+}
+
+func (b *bench) machine() map[string]string {
+	info, err := b.e.h.Client().Info(b.ctx)
+	version := "?"
+	if err == nil {
+		version = info.SystemInfo.Version
+	}
+	host, _ := os.Hostname()
+	return map[string]string{
+		"cores": fmt.Sprint(runtime.NumCPU()), "go": runtime.Version(), "asterisk": version,
+		"host": host, "date": time.Now().UTC().Format(time.RFC3339),
+	}
+}
+
+func (b *bench) report() {
+	r := b.res
+	ratio := func(p pair, f func(stats) float64) string {
+		if f(p.ChanSpy) == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f", f(p.Earshot)/f(p.ChanSpy))
+	}
+	var w strings.Builder
+	fmt.Fprintf(&w, "machine: %d cores, Asterisk %s, %s\n\n", runtime.NumCPU(), r.Machine["asterisk"], r.Machine["go"])
+	fmt.Fprintf(&w, "| measure | Earshot p50 | p95 | ChanSpy p50 | p95 | ratio p50 | ratio p95 | n |\n|---|---|---|---|---|---|---|---|\n")
+	for _, row := range []struct {
+		name string
+		p    pair
+	}{{"time to audio (ms)", r.TimeToAudio}, {"mode switch → agent hears (ms)", r.ModeSwitch}, {"supervisor's gap at a switch (ms)", r.SwitchGap}} {
+		fmt.Fprintf(&w, "| %s | %.0f | %.0f | %.0f | %.0f | %s | %s | %d/%d |\n", row.name, row.p.Earshot.P50, row.p.Earshot.P95,
+			row.p.ChanSpy.P50, row.p.ChanSpy.P95, ratio(row.p, func(s stats) float64 { return s.P50 }),
+			ratio(row.p, func(s stats) float64 { return s.P95 }), row.p.Earshot.N, row.p.ChanSpy.N)
+	}
+	fmt.Fprintf(&w, "\n| notification: agent answers → FCM receives the offer | p50 %.0f ms | p99 %.0f ms | n %d |\n|---|---|---|---|\n",
+		r.Notification.P50, r.Notification.P99, r.Notification.N)
+	fmt.Fprintf(&w, "\n| API (8 clients, loopback) | requests/s | p50 ms | p99 ms |\n|---|---|---|---|\n")
+	for _, k := range []string{"pool_users", "bare_echo"} {
+		a := r.API[k]
+		fmt.Fprintf(&w, "| %s | %.0f | %.2f | %.2f |\n", k, a.RPS, a.P50, a.P99)
+	}
+	fmt.Print(w.String())
+	out := os.Getenv("EARSHOT_BENCH_OUT")
+	if out == "" {
+		out = "../../.cache/bench/bench.json"
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	j, _ := json.MarshalIndent(r, "", "  ")
+	if err := os.WriteFile(out, j, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(strings.TrimSuffix(out, ".json")+".md", []byte(w.String()), 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	fmt.Printf("\nbench: wrote %s\n", out)
+}
