@@ -140,7 +140,7 @@ func (b *bench) earshot(agent string) (round, bool) {
 	t0 := time.Now()
 	e.call(b.tok, "PUT", "/api/v1/supervising/sessions/"+id+"/mode", `{"mode":"whisper"}`, 200, nil)
 	time.Sleep(1200 * time.Millisecond)
-	return b.measure(call, sup, agent, t0)
+	return b.measure(call, sup, agent, "Stasis", t0)
 }
 
 // chanSpy: the same through ChanSpy(<agent leg>,qd), whisper by DTMF 5.
@@ -152,14 +152,27 @@ func (b *bench) chanSpy(agent string) (round, bool) {
 		return round{}, false
 	}
 	defer call.Hangup(b.ctx)
-	sup, err := h.Spy(b.ctx, phones.SpyOpts{Name: "su01", Number: supNumber(1), Target: h.ChannelName(call.AgentLeg), Options: "d"})
+	// DTMF 5 (whisper) about 1.2 s into listening: the phone answers at
+	// once, ChanSpy after StartLag.
+	keysAt := phones.StartLag + 1200*time.Millisecond
+	target := h.ChannelName(call.AgentLeg)
+	if target == "" {
+		b.t.Logf("chanspy round: agent leg %s unknown", call.AgentLeg)
+		return round{}, false
+	}
+	sup, err := h.Spy(b.ctx, phones.SpyOpts{Name: "su01", Number: supNumber(1), Target: target,
+		Options: "d", Keys: "5", KeysAt: keysAt})
 	if err != nil {
 		b.t.Logf("spy: %v", err)
 		return round{}, false
 	}
 	deadline := time.Now().Add(10 * time.Second)
+	var phoneUp time.Time
 	for {
-		if _, ok := h.UpAt(sup.SupervisorLeg); ok {
+		_, spying := h.UpAt(sup.SupervisorLeg)
+		at, ok := h.UpAt(sup.Phones["su01"])
+		if spying && ok {
+			phoneUp = at
 			break
 		}
 		if time.Now().After(deadline) {
@@ -168,22 +181,18 @@ func (b *bench) chanSpy(agent string) (round, bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(1200 * time.Millisecond)
-	t0 := time.Now()
-	if err := h.Client().SendDTMF(b.ctx, sup.Phones["su01"], "5"); err != nil {
-		b.t.Logf("dtmf: %v", err)
-		return round{}, false
-	}
-	time.Sleep(1200 * time.Millisecond)
-	return b.measure(call, sup, agent, t0)
+	t0 := phoneUp.Add(keysAt) // the key press, by the phone's dialplan
+	time.Sleep(time.Until(t0) + 1200*time.Millisecond)
+	return b.measure(call, sup, agent, "ChanSpy", t0)
 }
 
 // measure hangs up and reads the recordings: time from the supervisor's
-// leg being answered to the first 20 ms block of call audio it hears; from
+// call reaching app (Stasis or ChanSpy: the Local leg itself is "answered"
+// by the phone at once) to the first 20 ms block of call audio it hears; from
 // the switch request to the first block in which the agent hears the
 // supervisor; and the longest silence of call audio for the supervisor
 // around the switch.
-func (b *bench) measure(call, sup *phones.Call, agent string, t0 time.Time) (round, bool) {
+func (b *bench) measure(call, sup *phones.Call, agent, app string, t0 time.Time) (round, bool) {
 	h := b.e.h
 	if err := sup.Hangup(b.ctx); err != nil {
 		b.t.Logf("hang up: %v", err)
@@ -191,7 +200,7 @@ func (b *bench) measure(call, sup *phones.Call, agent string, t0 time.Time) (rou
 	if err := call.Hangup(b.ctx); err != nil {
 		b.t.Logf("hang up: %v", err)
 	}
-	up, ok := h.UpAt(sup.SupervisorLeg)
+	up, ok := h.AppAt(sup.SupervisorLeg, app)
 	rs, err1 := sup.Recording(b.ctx, "su01")
 	ra, err2 := call.Recording(b.ctx, agent)
 	if !ok || err1 != nil || err2 != nil {

@@ -164,4 +164,3 @@ func documentedRoutes(t *testing.T, e *e2e) func(string) bool {
 		return false
 	}
 }
-

@@ -49,14 +49,15 @@ type Harness struct {
 	log    *slog.Logger
 
 	mu        sync.Mutex
-	chans     map[string]ari.ChannelData // live channels by id
-	byName    map[string]string          // live channel name → id
-	inBridge  map[string]string          // channel id → bridge id
-	members   map[string]map[string]bool // bridge id → channel ids
-	destroyed map[string]time.Time       // channel id → when it was destroyed
-	up        map[string]time.Time       // channel id → when it was answered (Asterisk's clock)
-	answered  map[string]time.Time       // dialled channel id → its Dial ANSWER
-	notify    chan struct{}              // closed and replaced on every change
+	chans     map[string]ari.ChannelData      // live channels by id
+	byName    map[string]string               // live channel name → id
+	inBridge  map[string]string               // channel id → bridge id
+	members   map[string]map[string]bool      // bridge id → channel ids
+	destroyed map[string]time.Time            // channel id → when it was destroyed
+	up        map[string]time.Time            // channel id → when it was answered (Asterisk's clock)
+	answered  map[string]time.Time            // dialled channel id → its Dial ANSWER
+	apps      map[string]map[string]time.Time // channel id → dialplan application → when it first started
+	notify    chan struct{}                   // closed and replaced on every change
 	calls     []*Call
 }
 
@@ -76,6 +77,7 @@ func New(tb testing.TB) *Harness {
 		destroyed: map[string]time.Time{},
 		up:        map[string]time.Time{},
 		answered:  map[string]time.Time{},
+		apps:      map[string]map[string]time.Time{},
 		notify:    make(chan struct{}),
 	}
 	opts := ariapp.Options{URL: env.URL, User: env.User, Password: env.Password}
@@ -179,6 +181,15 @@ func (h *Harness) UpAt(id string) (time.Time, bool) {
 	return t, ok
 }
 
+// AppAt returns when channel id first started dialplan application app
+// (Stasis, ChanSpy): where a supervisor's call reaches the spy.
+func (h *Harness) AppAt(id, app string) (time.Time, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, ok := h.apps[id][app]
+	return t, ok
+}
+
 // AnsweredAt returns when Dial reported channel id answered (the agent
 // leg of a service call).
 func (h *Harness) AnsweredAt(id string) (time.Time, bool) {
@@ -231,6 +242,14 @@ func (h *Harness) handle(e ari.Event) {
 
 	case *ari.ChannelVarset:
 		h.track(e.Channel)
+	case *ari.ChannelDialplan:
+		if h.apps[e.Channel.ID] == nil {
+			h.apps[e.Channel.ID] = map[string]time.Time{}
+		}
+		if _, seen := h.apps[e.Channel.ID][e.DialplanApp]; !seen {
+			h.apps[e.Channel.ID][e.DialplanApp] = time.Time(e.Timestamp)
+		}
+		return
 	case *ari.Dial:
 		h.track(e.Peer)
 		if e.Dialstatus == "ANSWER" {
@@ -411,6 +430,10 @@ type SpyOpts struct {
 	// Target is the agent leg's channel name; Options are ChanSpy's
 	// besides q (e.g. "d" for DTMF mode switching: 4 spy, 5 whisper, 6 barge).
 	Target, Options string
+	// Keys are pressed on the phone KeysAt after it answered, while its
+	// tone plays (ARI cannot send DTMF to a channel outside Stasis).
+	Keys   string
+	KeysAt time.Duration
 }
 
 // Spy places a call from a supervisor's phone into ChanSpy on Target.
@@ -422,6 +445,7 @@ func (h *Harness) Spy(ctx context.Context, o SpyOpts) (*Call, error) {
 		Variables: map[string]string{
 			"PRE_SPY_WAIT": fmt.Sprintf("%.3f", StartLag.Seconds()), "SPY_TARGET": o.Target, "SPY_OPTIONS": o.Options,
 			"__CALL_ID": c.ID, "__TONE_" + o.Name: toneArg(0, SupervisorHz),
+			"__KEYS_" + o.Name: o.Keys, "__KEYS_AT_" + o.Name: fmt.Sprintf("%.3f", o.KeysAt.Seconds()),
 		},
 	})
 	if err != nil {
