@@ -26,13 +26,13 @@ func TestReliability_Burst(t *testing.T) {
 	calls := make([]*phones.Call, burstSize)
 	sups := make([]*phones.Call, burstSize)
 	agent := func(i int) string { return fmt.Sprintf("ag%02d", i+1) }
-	parallel(t, burstSize, func(i int) error {
+	phones.Parallel(t, burstSize, func(i int) error {
 		c, err := fx.h.Service(ctx, phones.ServiceOpts{Pool: "sales", Agent: agent(i), Via: phones.ViaDial})
 		calls[i] = c
 		return err
 	})
-	waitUntil(t, 10*time.Second, "every call tracked", func() bool { return len(fx.app.Tracker().List()) == burstSize })
-	parallel(t, burstSize, func(i int) error {
+	phones.WaitFor(t, 10*time.Second, "every call tracked", func() bool { return len(fx.app.Tracker().List()) == burstSize })
+	phones.Parallel(t, burstSize, func(i int) error {
 		sup := fmt.Sprintf("su%02d", i+1)
 		if _, err := fx.offers.Offer(ctx, sup, agent(i), earshot.OfferAdHoc); err != nil {
 			return err
@@ -41,7 +41,7 @@ func TestReliability_Burst(t *testing.T) {
 		sups[i] = c
 		return err
 	})
-	waitUntil(t, 30*time.Second, "every session connected", func() bool { return len(fx.app.Sessions("")) == burstSize })
+	phones.WaitFor(t, 30*time.Second, "every session connected", func() bool { return len(fx.app.Sessions("")) == burstSize })
 
 	// The burst: one goroutine per call, released at once.
 	var start sync.WaitGroup
@@ -95,33 +95,6 @@ func TestReliability_Burst(t *testing.T) {
 			t.Fatalf("5 s after the burst: Earshot's objects %v, supervisor legs up %v, sessions %d", left, legs, len(sessions))
 		}
 		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// parallel runs f(0..n-1) at once and fails the test on any error.
-func parallel(t *testing.T, n int, f func(i int) error) {
-	t.Helper()
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { errs[i] = f(i) })
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("%d: %v", i, err)
-		}
-	}
-}
-
-func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

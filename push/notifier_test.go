@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -294,12 +293,7 @@ func TestNotifier_Unregistered(t *testing.T) {
 // FCM unreachable: each message is tried the bounded number of times,
 // then dropped with a log line naming why; nothing waits on it.
 func TestNotifier_Unreachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := "http://" + l.Addr().String()
-	l.Close()
+	dead := fcmtest.Unreachable(t)
 	h := start(t, func(c *push.Config) {
 		s, err := fcm.New(context.Background(), fcm.Config{
 			CredentialsFile: fcmtest.New(t).Credentials(t), ProjectID: fcmtest.Project, Endpoint: dead,

@@ -75,7 +75,14 @@ func startE2E(t *testing.T, args ...string) *e2e {
 // call makes one API request and decodes the JSON answer into out.
 func (e *e2e) call(token, method, path, body string, want int, out any) {
 	e.t.Helper()
-	req, _ := http.NewRequest(method, e.api.URL+path, strings.NewReader(body))
+	apiRequest(e.t, e.api.URL, token, method, path, body, want, out)
+}
+
+// apiRequest makes one request to the API at base and decodes the JSON
+// answer into out; want 0 accepts any status.
+func apiRequest(t *testing.T, base, token, method, path, body string, want int, out any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -84,16 +91,16 @@ func (e *e2e) call(token, method, path, body string, want int, out any) {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	if want != 0 && resp.StatusCode != want { // 0: any status
-		e.t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, raw)
+	if want != 0 && resp.StatusCode != want {
+		t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, raw)
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
-			e.t.Fatalf("%s %s: decode %s: %v", method, path, raw, err)
+			t.Fatalf("%s %s: decode %s: %v", method, path, raw, err)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -24,32 +23,39 @@ import (
 	"github.com/earshot/earshot/store"
 )
 
-var build struct {
-	once sync.Once
-	bin  string
-	err  error
+var builds struct {
+	mu   sync.Mutex
+	bins map[string]string
 }
 
-// binary builds the earshot command once per test run.
-func binary(t *testing.T) string {
+// buildCommand builds the command in directory pkg once per test run.
+func buildCommand(t *testing.T, pkg string) string {
 	t.Helper()
-	build.once.Do(func() {
-		dir, err := os.MkdirTemp("", "earshot-bin-")
-		if err != nil {
-			build.err = err
-			return
-		}
-		build.bin = filepath.Join(dir, "earshot")
-		out, err := exec.Command("go", "build", "-o", build.bin, ".").CombinedOutput()
-		if err != nil {
-			build.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if build.err != nil {
-		t.Fatal(build.err)
+	builds.mu.Lock()
+	defer builds.mu.Unlock()
+	if bin, ok := builds.bins[pkg]; ok {
+		return bin
 	}
-	return build.bin
+	dir, err := os.MkdirTemp("", "earshot-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, filepath.Base(filepath.Clean(pkg)))
+	if pkg == "." {
+		bin = filepath.Join(dir, "earshot")
+	}
+	if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+	}
+	if builds.bins == nil {
+		builds.bins = map[string]string{}
+	}
+	builds.bins[pkg] = bin
+	return bin
 }
+
+// binary is the earshot command.
+func binary(t *testing.T) string { return buildCommand(t, ".") }
 
 // process is a running earshot binary.
 type process struct {
@@ -105,27 +111,7 @@ func startProcess(t *testing.T, args ...string) *process {
 // do makes an API request and decodes a JSON answer into out.
 func (p *process) do(token, method, path, body string, want int, out any) {
 	p.t.Helper()
-	req, _ := http.NewRequest(method, p.url+path, strings.NewReader(body))
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		p.t.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, want, raw)
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			p.t.Fatalf("%s %s: %v: %s", method, path, err, raw)
-		}
-	}
+	apiRequest(p.t, p.url, token, method, path, body, want, out)
 }
 
 func (p *process) login(user string) string {

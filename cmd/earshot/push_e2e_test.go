@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -213,12 +212,7 @@ func TestPush_FCMTrouble(t *testing.T) {
 	})
 
 	t.Run("unreachable", func(t *testing.T) {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		dead := "http://" + l.Addr().String()
-		l.Close()
+		dead := fcmtest.Unreachable(t)
 		e := startPushE2E(t, fcmtest.New(t), dead, "--push-attempts", "2", "--push-timeout", "300ms")
 		ctx := context.Background()
 		tok, _ := e.login("sara")

@@ -3,9 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -55,29 +53,5 @@ func TestREADME_Walkthrough(t *testing.T) {
 	}
 }
 
-var simBuild struct {
-	once sync.Once
-	bin  string
-	err  error
-}
-
-// simBinary builds earshot-sim once per test run.
-func simBinary(t *testing.T) string {
-	t.Helper()
-	simBuild.once.Do(func() {
-		dir, err := os.MkdirTemp("", "earshot-sim-")
-		if err != nil {
-			simBuild.err = err
-			return
-		}
-		simBuild.bin = filepath.Join(dir, "earshot-sim")
-		if out, err := exec.Command("go", "build", "-o", simBuild.bin, "../earshot-sim").CombinedOutput(); err != nil {
-			simBuild.err = err
-			t.Logf("%s", out)
-		}
-	})
-	if simBuild.err != nil {
-		t.Fatal(simBuild.err)
-	}
-	return simBuild.bin
-}
+// simBinary is the earshot-sim command.
+func simBinary(t *testing.T) string { return buildCommand(t, "../earshot-sim") }

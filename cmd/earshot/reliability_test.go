@@ -44,32 +44,11 @@ func (e *e2e) superviseMany(n int) (calls, sups []*phones.Call) {
 	return calls, sups
 }
 
-// each runs f(0..n-1) at once and fails the test on any error.
-func each(t *testing.T, n int, f func(i int) error) {
-	t.Helper()
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { errs[i] = f(i) })
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("%d: %v", i, err)
-		}
-	}
-}
+func each(t *testing.T, n int, f func(i int) error) { phones.Parallel(t, n, f) }
 
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > d {
-			t.Fatalf("not within %s: %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return time.Since(start)
+	return phones.WaitFor(t, d, what, cond)
 }
 
 type poolView struct {

@@ -548,3 +548,34 @@ func randHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Parallel runs f(0..n-1) at once, as calls placed together, and fails
+// the test on any error.
+func Parallel(tb testing.TB, n int, f func(i int) error) {
+	tb.Helper()
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = f(i) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			tb.Fatalf("%d: %v", i, err)
+		}
+	}
+}
+
+// WaitFor polls cond until it holds, failing the test after d; it returns
+// how long that took.
+func WaitFor(tb testing.TB, d time.Duration, what string, cond func() bool) time.Duration {
+	tb.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > d {
+			tb.Fatalf("not within %s: %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Since(start)
+}

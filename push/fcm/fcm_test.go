@@ -3,7 +3,6 @@ package fcm_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -109,12 +108,7 @@ func TestSender_Outcomes(t *testing.T) {
 // An unreachable FCM is worth retrying; the attempt's context bounds it.
 func TestSender_Unreachable(t *testing.T) {
 	fake := fcmtest.New(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := "http://" + l.Addr().String()
-	l.Close()
+	dead := fcmtest.Unreachable(t)
 	s := newSender(t, fake, dead)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()

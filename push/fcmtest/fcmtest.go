@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -93,6 +94,18 @@ func New(tb testing.TB) *Server {
 	s.srv = httptest.NewServer(mux)
 	tb.Cleanup(s.srv.Close)
 	return s
+}
+
+// Unreachable returns the URL of a loopback port nothing listens on: FCM
+// down.
+func Unreachable(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return "http://" + l.Addr().String()
 }
 
 // Endpoint is the base URL for fcm.WithEndpoint (it ends in /v1).
