@@ -159,6 +159,22 @@ func (c *Client) Info(ctx context.Context) (ari.AsteriskInfo, error) {
 	return info, err
 }
 
+// Clock returns Asterisk's current time (GET /asterisk/ping), to compare
+// channel creation times, which are on Asterisk's clock, with ours.
+func (c *Client) Clock(ctx context.Context) (time.Time, error) {
+	var pong struct {
+		Timestamp string `json:"timestamp"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/asterisk/ping", nil, &pong); err != nil {
+		return time.Time{}, err
+	}
+	t, err := time.Parse("2006-01-02T15:04:05.000-0700", pong.Timestamp)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("asterisk ping timestamp %q: %w", pong.Timestamp, err)
+	}
+	return t, nil
+}
+
 // Channels lists every channel in Asterisk.
 func (c *Client) Channels(ctx context.Context) ([]ari.ChannelData, error) {
 	var out []ari.ChannelData

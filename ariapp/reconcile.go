@@ -134,13 +134,24 @@ func (a *App) Reconcile(ctx context.Context) error {
 		}
 	}
 
-	now := time.Now()
+	// Creation times are on Asterisk's clock: read it, so that "before
+	// this run started" means the same on both clocks. Unknown, assume a
+	// skew as large as orphanAge.
+	now, started := time.Now(), a.started.Add(-orphanAge)
+	if ast, err := a.client.Clock(ctx); err == nil {
+		skew := time.Since(now) // the request's own time, an error margin
+		now, started = ast, a.started.Add(ast.Sub(time.Now())-skew-100*time.Millisecond)
+	}
 	for _, ch := range channels {
-		// Created before this run: a previous run's, whatever its age.
+		// Created before this run started: a previous run's, whatever
+		// its age now.
 		created := channelCreated(ch)
-		old := now.Sub(created) > orphanAge || created.Before(a.started)
+		old := now.Sub(created) > orphanAge || created.Before(started)
 		switch {
-		case a.isOurs(ch.ID) && !owned[a.sessionOf(ch.ID)] && !routed[ch.ID] && old:
+		// No age for our own snoops: a session routes a snoop's id before
+		// asking for it, so an unrouted one no live session owns is a
+		// leftover, however new (Asterisk may not give it a creation time).
+		case a.isOurs(ch.ID) && !owned[a.sessionOf(ch.ID)] && !routed[ch.ID]:
 			a.log.Info("removing orphan snoop", "channel", ch.ID)
 			a.hangupOrphan(ch.ID)
 			fixed++
