@@ -134,8 +134,14 @@ function signInPage(message) {
   user.focus();
 }
 
+// poolNames caches pool names for the pool page's heading, so a live
+// refresh of that page is one request, not two.
+const poolNames = new Map();
+const rememberPools = (pools) => { for (const p of pools) poolNames.set(p.id, p.name); };
+
 async function poolsPage() {
   const { pools } = await call('GET', '/pools');
+  rememberPools(pools);
   page('Service pools',
     pools.length === 0 ? h('p', {}, 'No pools you may supervise.') : null,
     h('ul', { class: 'list' }, pools.map((p) => h('li', {},
@@ -145,9 +151,11 @@ async function poolsPage() {
 }
 
 async function poolPage(id) {
-  const [{ pools }, data] = await Promise.all([call('GET', '/pools'), call('GET', `/pools/${encodeURIComponent(id)}/users`)]);
-  const pool = pools.find((p) => p.id === id);
-  page(pool ? pool.name : id, staleNote(data),
+  if (!poolNames.has(id)) {
+    rememberPools((await call('GET', '/pools')).pools);
+  }
+  const data = await call('GET', `/pools/${encodeURIComponent(id)}/users`);
+  page(poolNames.get(id) || id, staleNote(data),
     h('ul', { class: 'list', 'aria-label': 'Pool users' }, data.users.map((u) => h('li', { 'data-user': u.id },
       h('a', { href: `#/users/${encodeURIComponent(u.id)}` }, u.name),
       h('span', {}, status(u), u.supervised ? h('span', { class: 'muted' }, ' · supervised') : null)))));
@@ -406,6 +414,7 @@ function signOut(message) {
   state.session = null;
   state.ended = null;
   state.offer = null;
+  poolNames.clear();
   $('#nav').hidden = true;
   renderSession();
   signInPage(message);

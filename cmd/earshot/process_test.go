@@ -171,11 +171,11 @@ func TestProcess_SIGKILL(t *testing.T) {
 	p := startProcess(t, args...)
 	const n = 10
 	sups := make([]*phones.Call, n)
-	each(t, n, func(i int) error {
+	phones.Parallel(t, n, func(i int) error {
 		_, err := h.Service(ctx, phones.ServiceOpts{Pool: "sales", Agent: fmt.Sprintf("ag%02d", i+1), Via: phones.ViaDial})
 		return err
 	})
-	each(t, n, func(i int) error {
+	phones.Parallel(t, n, func(i int) error {
 		su, ag := fmt.Sprintf("su%02d", i+1), fmt.Sprintf("ag%02d", i+1)
 		tok := p.login(su)
 		// Acknowledged writes: a supervised agent and a device.
@@ -199,7 +199,7 @@ func TestProcess_SIGKILL(t *testing.T) {
 
 	p.signal(syscall.SIGKILL)
 	p2 := startProcess(t, args...)
-	took := waitFor(t, 5*time.Second, "nothing of the old run left, every supervisor leg hung up", func() bool {
+	took := phones.WaitFor(t, 5*time.Second, "nothing of the old run left, every supervisor leg hung up", func() bool {
 		left, live := leftovers(t, h, app)
 		if len(left) > 0 {
 			return false
@@ -263,7 +263,7 @@ func TestProcess_SIGTERM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "session", func() bool { return p.sessions(tok) == 1 })
+	phones.WaitFor(t, 10*time.Second, "session", func() bool { return p.sessions(tok) == 1 })
 	if err := p.signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("exit after SIGTERM: %v (want 0)", err)
 	}

@@ -26,13 +26,13 @@ func (e *e2e) superviseMany(n int) (calls, sups []*phones.Call) {
 	e.t.Helper()
 	ctx := context.Background()
 	calls, sups = make([]*phones.Call, n), make([]*phones.Call, n)
-	each(e.t, n, func(i int) error {
+	phones.Parallel(e.t, n, func(i int) error {
 		c, err := e.h.Service(ctx, phones.ServiceOpts{Pool: "sales", Agent: fmt.Sprintf("ag%02d", i+1), Via: phones.ViaDial})
 		calls[i] = c
 		return err
 	})
-	waitFor(e.t, 10*time.Second, "every call tracked", func() bool { return len(e.m.app.Tracker().List()) == n })
-	each(e.t, n, func(i int) error {
+	phones.WaitFor(e.t, 10*time.Second, "every call tracked", func() bool { return len(e.m.app.Tracker().List()) == n })
+	phones.Parallel(e.t, n, func(i int) error {
 		if _, err := e.m.offers.Offer(ctx, fmt.Sprintf("su%02d", i+1), fmt.Sprintf("ag%02d", i+1), earshot.OfferAdHoc); err != nil {
 			return err
 		}
@@ -40,15 +40,8 @@ func (e *e2e) superviseMany(n int) (calls, sups []*phones.Call) {
 		sups[i] = s
 		return err
 	})
-	waitFor(e.t, 30*time.Second, "every session connected", func() bool { return len(e.m.app.Sessions("")) == n })
+	phones.WaitFor(e.t, 30*time.Second, "every session connected", func() bool { return len(e.m.app.Sessions("")) == n })
 	return calls, sups
-}
-
-func each(t *testing.T, n int, f func(i int) error) { phones.Parallel(t, n, f) }
-
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	return phones.WaitFor(t, d, what, cond)
 }
 
 type poolView struct {
@@ -86,13 +79,13 @@ func TestReliability_AsteriskRestart(t *testing.T) {
 	}
 
 	sandbox.Require(t).Crash(t) // returns once ARI answers again
-	took := waitFor(t, 4*time.Second, "pool users view right after the restart", func() bool {
+	took := phones.WaitFor(t, 4*time.Second, "pool users view right after the restart", func() bool {
 		var v poolView
 		e.call(tok, "GET", "/api/v1/pools/sales/users", "", 200, &v)
 		return !v.Stale && len(v.onCall()) == 0
 	})
 	t.Logf("pool users view right %s after ARI was back", took.Round(time.Millisecond))
-	waitFor(t, 5*time.Second, "sessions ended", func() bool { return len(e.m.app.Sessions("")) == 0 })
+	phones.WaitFor(t, 5*time.Second, "sessions ended", func() bool { return len(e.m.app.Sessions("")) == 0 })
 
 	// And it works again.
 	e.superviseMany(1)
@@ -186,7 +179,7 @@ func TestReliability_ARIUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	var v poolView
-	waitFor(t, 5*time.Second, "alice on call", func() bool {
+	phones.WaitFor(t, 5*time.Second, "alice on call", func() bool {
 		e.call(tok, "GET", "/api/v1/pools/sales/users", "", 200, &v)
 		return len(v.onCall()) == 1
 	})
@@ -196,7 +189,7 @@ func TestReliability_ARIUnreachable(t *testing.T) {
 		Ready  bool              `json:"ready"`
 		Checks map[string]string `json:"checks"`
 	}
-	waitFor(t, 5*time.Second, "/readyz unready", func() bool {
+	phones.WaitFor(t, 5*time.Second, "/readyz unready", func() bool {
 		e.call("", "GET", "/readyz", "", 0, &ready)
 		return !ready.Ready
 	})
@@ -210,7 +203,7 @@ func TestReliability_ARIUnreachable(t *testing.T) {
 	e.call(tok, "POST", "/api/v1/users/alice/listen", "", 503, nil)
 
 	p.restore()
-	waitFor(t, 5*time.Second, "ready again", func() bool {
+	phones.WaitFor(t, 5*time.Second, "ready again", func() bool {
 		e.call("", "GET", "/readyz", "", 0, &ready)
 		return ready.Ready
 	})
@@ -242,13 +235,13 @@ func TestReliability_ReadyzFollowsAsterisk(t *testing.T) {
 	}
 	sb := sandbox.Require(t)
 	sb.Script(t, "stop")
-	waitFor(t, 10*time.Second, "unready while Asterisk is stopped", func() bool {
+	phones.WaitFor(t, 10*time.Second, "unready while Asterisk is stopped", func() bool {
 		e.call("", "GET", "/readyz", "", 0, &ready)
 		return !ready.Ready && ready.Checks["ari"] != "ok" && ready.Checks["store"] == "ok"
 	})
 	t.Logf("while stopped: %v", ready.Checks)
 	sb.Script(t, "start")
-	took := waitFor(t, 10*time.Second, "ready again", func() bool {
+	took := phones.WaitFor(t, 10*time.Second, "ready again", func() bool {
 		e.call("", "GET", "/readyz", "", 0, &ready)
 		return ready.Ready
 	})

@@ -218,7 +218,7 @@ func (s *soaker) session() string {
 	}
 	defer resp.Body.Close()
 	var v sessionsJSON
-	if err := jsonDecode(resp, &v); err != nil || len(v.Sessions) == 0 {
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || len(v.Sessions) == 0 {
 		return ""
 	}
 	return v.Sessions[0].ID
@@ -258,7 +258,6 @@ func scrape(t *testing.T, base string) map[string]float64 {
 	return out
 }
 
-func jsonDecode(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }
 
 func envInt(name string, def int) int {
 	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
