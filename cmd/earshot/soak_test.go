@@ -258,7 +258,6 @@ func scrape(t *testing.T, base string) map[string]float64 {
 	return out
 }
 
-
 func envInt(name string, def int) int {
 	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
 		return n
