@@ -286,3 +286,38 @@ func (c *Client) StopPlayback(ctx context.Context, playbackID string) error {
 	}
 	return err
 }
+
+// FilterEvents lets only events of the given types reach application app
+// (PUT /applications/{app}/eventFilter, Asterisk 16.3+). With
+// subscribeAll, the rest (dialplan steps, variables, caller ids) would be
+// most of the stream.
+func (c *Client) FilterEvents(ctx context.Context, app string, types []string) error {
+	type eventType struct {
+		Type string `json:"type"`
+	}
+	var in struct {
+		Allowed []eventType `json:"allowed"`
+	}
+	for _, t := range types {
+		in.Allowed = append(in.Allowed, eventType{t})
+	}
+	return c.doJSON(ctx, http.MethodPut, "/applications/"+url.PathEscape(app)+"/eventFilter", nil, in, nil)
+}
+
+// EventsAllowed returns the event types application app is filtered to;
+// none means every event.
+func (c *Client) EventsAllowed(ctx context.Context, app string) ([]string, error) {
+	var out struct {
+		Allowed []struct {
+			Type string `json:"type"`
+		} `json:"events_allowed"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/applications/"+url.PathEscape(app), nil, &out); err != nil {
+		return nil, err
+	}
+	var got []string
+	for _, t := range out.Allowed {
+		got = append(got, t.Type)
+	}
+	return got, nil
+}

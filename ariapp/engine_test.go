@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/earshot/earshot"
+	"github.com/earshot/earshot/ariapp"
 	"github.com/earshot/earshot/internal/audio"
 	"github.com/earshot/earshot/internal/phones"
 )
@@ -382,4 +383,19 @@ func TestSupervise_Shutdown(t *testing.T) {
 	if err := sup.WaitGone(context.Background(), sup.SupervisorLeg); err != nil {
 		t.Fatalf("supervisor leg still up after shutdown: %v", err)
 	}
+}
+
+// Earshot asks Asterisk for the events it acts on only: with subscribeAll
+// the others (dialplan steps, variables) are most of the stream.
+func TestApp_EventFilter(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t, fixtureOpts{})
+	want := ariapp.WantedEvents()
+	slices.Sort(want)
+	var got []string
+	phones.WaitFor(t, 5*time.Second, "the event filter set", func() bool {
+		got, _ = fx.app.Client().EventsAllowed(context.Background(), fx.name)
+		slices.Sort(got)
+		return slices.Equal(got, want)
+	})
 }

@@ -79,6 +79,7 @@ var (
 	descEvents      = desc("earshot_ari_events_total", "ARI events received.")
 	descBadEvents   = desc("earshot_ari_events_undecodable_total", "ARI events that could not be decoded.")
 	descReconciled  = desc("earshot_reconciled_total", "Corrections made by reconciliation: events missed or dropped.")
+	descSweeps      = desc("earshot_reconcile_sweeps_total", "Reconciliation sweeps run (every 15 s and after each connect).")
 	descPush        = desc("earshot_push_notifications_total", "Push notifications by outcome (queued, sent, failed, dropped).", "outcome")
 	descPushRetries = desc("earshot_push_retries_total", "Push delivery attempts after the first.")
 	descPushRemoved = desc("earshot_push_tokens_removed_total", "Push tokens deleted because the push service rejected them.")
@@ -94,7 +95,7 @@ type collector struct{ src Sources }
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descCalls, descSessions, descStarted, descOffersLive, descOffers, descWithdrawn, descRejects,
-		descARIUp, descConnects, descEvents, descBadEvents, descReconciled,
+		descARIUp, descConnects, descEvents, descBadEvents, descReconciled, descSweeps,
 		descPush, descPushRetries, descPushRemoved,
 	} {
 		ch <- d
@@ -136,6 +137,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descEvents, a.Events)
 	counter(descBadEvents, a.BadEvents)
 	counter(descReconciled, a.Reconciled)
+	counter(descSweeps, a.Sweeps)
 	if c.src.Push != nil {
 		p := c.src.Push()
 		counter(descPush, p.Queued, "queued")

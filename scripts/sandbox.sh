@@ -199,6 +199,7 @@ export EARSHOT_ARI_USER=$ari_user
 export EARSHOT_ARI_PASSWORD=$ari_password
 export EARSHOT_SANDBOX_ROOT=$root
 export EARSHOT_SANDBOX_SCRIPT=$top/scripts/sandbox.sh
+export EARSHOT_SANDBOX_PIDFILE=$pidfile
 EOF
 }
 

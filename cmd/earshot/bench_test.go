@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -39,10 +40,26 @@ func TestBench(t *testing.T) {
 		t.Skip("benchmark: run scripts/bench.sh (EARSHOT_BENCH=1)")
 	}
 	n := envInt("EARSHOT_BENCH_N", 30)
+	steps := []int{25, 50, 100, 200, 300}
+	if v := os.Getenv("EARSHOT_BENCH_STEPS"); v != "" {
+		steps = nil
+		for f := range strings.SplitSeq(v, ",") {
+			if k, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && k > capSamples {
+				steps = append(steps, k)
+			}
+		}
+	}
+	// Capacity first, with nothing else attached to Asterisk but the
+	// phones' harness.
+	var capRes capacityResult
+	if len(steps) > 0 {
+		t.Run("capacity", func(t *testing.T) { capRes = capacity(t, steps) })
+	}
 	fake := fcmtest.New(t)
 	e := startPushE2E(t, fake, fake.Endpoint(), "--directory", loadDirectory)
 	b := &bench{t: t, e: e, fake: fake, ctx: context.Background()}
 	b.res.Machine = b.machine()
+	b.res.Capacity = capRes
 	b.tok, _ = e.login("su01")
 
 	var tta, ttaSpy, sw, swSpy, gap, gapSpy []float64
@@ -90,6 +107,7 @@ type benchResult struct {
 	SwitchGap    pair                `json:"switch_gap"`
 	Notification stats               `json:"notification"`
 	API          map[string]apiStats `json:"api"`
+	Capacity     capacityResult      `json:"capacity"`
 }
 
 type bench struct {
@@ -119,7 +137,7 @@ func (b *bench) earshot(agent string) (round, bool) {
 		b.t.Logf("offer: %v", err)
 		return round{}, false
 	}
-	sup, err := h.Supervisor(b.ctx, phones.SupervisorOpts{Name: "su01", Number: supNumber(1), App: e.app})
+	sup, err := h.Supervisor(b.ctx, phones.SupervisorOpts{Name: "su01", Number: supNumber(1), App: e.app, FileVoice: true})
 	if err != nil {
 		b.t.Logf("supervisor: %v", err)
 		return round{}, false
@@ -144,6 +162,8 @@ func (b *bench) earshot(agent string) (round, bool) {
 }
 
 // chanSpy: the same through ChanSpy(<agent leg>,qd), whisper by DTMF 5.
+// The switch counts from the key's end reaching ChanSpy (it acts on the
+// release), not from the press: in ChanSpy's favour by the key's length.
 func (b *bench) chanSpy(agent string) (round, bool) {
 	h := b.e.h
 	call, err := h.Service(b.ctx, phones.ServiceOpts{Pool: "sales", Agent: agent, Via: phones.ViaDial})
@@ -152,37 +172,39 @@ func (b *bench) chanSpy(agent string) (round, bool) {
 		return round{}, false
 	}
 	defer call.Hangup(b.ctx)
-	// DTMF 5 (whisper) about 1.2 s into listening: the phone answers at
-	// once, ChanSpy after StartLag.
-	keysAt := phones.StartLag + 1200*time.Millisecond
 	target := h.ChannelName(call.AgentLeg)
 	if target == "" {
 		b.t.Logf("chanspy round: agent leg %s unknown", call.AgentLeg)
 		return round{}, false
 	}
-	sup, err := h.Spy(b.ctx, phones.SpyOpts{Name: "su01", Number: supNumber(1), Target: target,
-		Options: "d", Keys: "5", KeysAt: keysAt})
+	sup, err := h.Spy(b.ctx, phones.SpyOpts{Name: "su01", Number: supNumber(1), Target: target, Options: "d"})
 	if err != nil {
 		b.t.Logf("spy: %v", err)
 		return round{}, false
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	var phoneUp time.Time
-	for {
-		_, spying := h.UpAt(sup.SupervisorLeg)
-		at, ok := h.UpAt(sup.Phones["su01"])
-		if spying && ok {
-			phoneUp = at
-			break
-		}
-		if time.Now().After(deadline) {
-			b.t.Log("chanspy round: never answered")
-			return round{}, false
-		}
-		time.Sleep(10 * time.Millisecond)
+	// As on Earshot's side: listen ~1.2 s after reaching the spy.
+	if err := h.WaitApp(b.ctx, sup.SupervisorLeg, "ChanSpy"); err != nil {
+		b.t.Logf("chanspy round: %v", err)
+		return round{}, false
 	}
-	t0 := phoneUp.Add(keysAt) // the key press, by the phone's dialplan
-	time.Sleep(time.Until(t0) + 1200*time.Millisecond)
+	time.Sleep(1200 * time.Millisecond)
+	if _, err := sup.PressKeys(b.ctx, "su01", "5"); err != nil {
+		b.t.Logf("chanspy round: %v", err)
+		return round{}, false
+	}
+	var t0 time.Time
+	deadline := time.Now().Add(3 * time.Second)
+	for t0.IsZero() && time.Now().Before(deadline) {
+		if keys := h.KeysAt(sup.SupervisorLeg); len(keys) > 0 {
+			t0 = keys[0]
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if t0.IsZero() {
+		b.t.Log("chanspy round: the key never reached ChanSpy")
+		return round{}, false
+	}
+	time.Sleep(1200 * time.Millisecond)
 	return b.measure(call, sup, agent, "ChanSpy", t0)
 }
 
@@ -396,6 +418,18 @@ func (b *bench) report() {
 	for _, k := range []string{"pool_users", "bare_echo"} {
 		a := r.API[k]
 		fmt.Fprintf(&w, "| %s | %.0f | %.2f | %.2f |\n", k, a.RPS, a.P50, a.P99)
+	}
+	if c := r.Capacity; len(c.Steps) > 0 {
+		fmt.Fprintf(&w, "\n| supervised calls | Asterisk CPU %% | Earshot CPU %% | Earshot RSS MB | ramp: s | Asterisk CPU %% | Earshot CPU %% | ARI events/s | events dropped | Asterisk warnings | hearing ok |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, s := range c.Steps {
+			fmt.Fprintf(&w, "| %d | %.0f | %.1f | %.1f | %.1f | %.0f | %.1f | %.0f | %d | %d | %d/%d |\n", s.Sessions, s.AsteriskCPU, s.EarshotCPU,
+				s.EarshotRSSMB, s.RampSeconds, s.RampAsterisk, s.RampEarshot, s.RampEvents, s.Dropped, s.AsteriskWarns, s.HearingOK, s.HearingOf)
+		}
+		sat := "not reached"
+		if c.Saturated != "" {
+			sat = c.Saturated
+		}
+		fmt.Fprintf(&w, "\nCPU in %% of one core (%d cores = %d%%). Saturation: %s.\n", runtime.NumCPU(), 100*runtime.NumCPU(), sat)
 	}
 	fmt.Print(w.String())
 	out := os.Getenv("EARSHOT_BENCH_OUT")

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,6 +58,7 @@ type Harness struct {
 	up        map[string]time.Time            // channel id → when it was answered (Asterisk's clock)
 	answered  map[string]time.Time            // dialled channel id → its Dial ANSWER
 	apps      map[string]map[string]time.Time // channel id → dialplan application → when it first started
+	dtmf      map[string][]time.Time          // channel id → when each DTMF key ended on it
 	notify    chan struct{}                   // closed and replaced on every change
 	calls     []*Call
 }
@@ -78,6 +80,7 @@ func New(tb testing.TB) *Harness {
 		up:        map[string]time.Time{},
 		answered:  map[string]time.Time{},
 		apps:      map[string]map[string]time.Time{},
+		dtmf:      map[string][]time.Time{},
 		notify:    make(chan struct{}),
 	}
 	opts := ariapp.Options{URL: env.URL, User: env.User, Password: env.Password}
@@ -190,6 +193,22 @@ func (h *Harness) AppAt(id, app string) (time.Time, bool) {
 	return t, ok
 }
 
+// KeysAt returns when each DTMF key received on channel id ended (ARI
+// reports keys on every channel to an application subscribed to all).
+func (h *Harness) KeysAt(id string) []time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.dtmf[id])
+}
+
+// WaitApp waits until channel id has started dialplan application app.
+func (h *Harness) WaitApp(ctx context.Context, id, app string) error {
+	return h.waitFor(ctx, 10*time.Second, id+" in "+app, func() bool {
+		_, ok := h.apps[id][app]
+		return ok
+	})
+}
+
 // AnsweredAt returns when Dial reported channel id answered (the agent
 // leg of a service call).
 func (h *Harness) AnsweredAt(id string) (time.Time, bool) {
@@ -249,6 +268,8 @@ func (h *Harness) handle(e ari.Event) {
 		if _, seen := h.apps[e.Channel.ID][e.DialplanApp]; !seen {
 			h.apps[e.Channel.ID][e.DialplanApp] = time.Time(e.Timestamp)
 		}
+	case *ari.ChannelDtmfReceived:
+		h.dtmf[e.Channel.ID] = append(h.dtmf[e.Channel.ID], time.Time(e.Timestamp))
 		return
 	case *ari.Dial:
 		h.track(e.Peer)
@@ -313,6 +334,8 @@ type ServiceOpts struct {
 	// Tones in Hz; 0 gives the defaults, Silent sends silence.
 	CustomerTone, AgentTone float64
 	CustomerNumber          string
+	// NoRecord: the phones record nothing (load tests); Recording fails.
+	NoRecord bool
 }
 
 // Silent as a tone makes a phone send silence.
@@ -326,6 +349,13 @@ func toneArg(hz, def float64) string {
 		hz = def
 	}
 	return strconv.Itoa(int(hz))
+}
+
+func norec(no bool) string {
+	if no {
+		return "1"
+	}
+	return ""
 }
 
 // Call is one simulated call and its phones.
@@ -362,6 +392,7 @@ func (h *Harness) Service(ctx context.Context, o ServiceOpts) (*Call, error) {
 		Variables: map[string]string{
 			"__CALL_ID": c.ID, "__TONE_customer": toneArg(o.CustomerTone, CustomerHz),
 			"__TONE_" + o.Agent: toneArg(o.AgentTone, AgentHz), "AGENT": o.Agent,
+			"__NOREC": norec(o.NoRecord),
 		},
 	})
 	if err != nil {
@@ -387,8 +418,10 @@ func (h *Harness) Service(ctx context.Context, o ServiceOpts) (*Call, error) {
 	if err != nil {
 		return c, err
 	}
-	// There is no event for "MixMonitor has started writing".
-	time.Sleep(StartLag)
+	if !o.NoRecord {
+		// There is no event for "MixMonitor has started writing".
+		time.Sleep(StartLag)
+	}
 	return c, nil
 }
 
@@ -399,6 +432,10 @@ type SupervisorOpts struct {
 	App    string // the Stasis application under test
 	Tone   float64
 	Digits string // sent by DTMF half a second after answering (a one-time code)
+	// FileVoice makes the phone play its tone from a sound file, as the
+	// ChanSpy phones of Spy must: benchmarks use it on both sides.
+	FileVoice bool
+	NoRecord  bool // as in ServiceOpts
 }
 
 // Supervisor places a call to the supervising number; it returns once
@@ -409,9 +446,17 @@ func (h *Harness) Supervisor(ctx context.Context, o SupervisorOpts) (*Call, erro
 	c := &Call{h: h, ID: "sup-" + randHex(6), Phones: map[string]string{}}
 	vars := map[string]string{
 		"EARSHOT_APP": o.App, "PRE_STASIS_WAIT": fmt.Sprintf("%.3f", StartLag.Seconds()), "__CALL_ID": c.ID, "__TONE_" + o.Name: toneArg(o.Tone, SupervisorHz),
+		"__NOREC": norec(o.NoRecord),
 	}
 	if o.Digits != "" {
 		vars["__DIGITS_"+o.Name] = o.Digits
+	}
+	if o.FileVoice {
+		file, err := h.voiceFile(o.Tone)
+		if err != nil {
+			return nil, err
+		}
+		vars["__VOICE_"+o.Name] = file
 	}
 	ch, err := h.client.Originate(ctx, ariapp.OriginateRequest{
 		Endpoint: "Local/" + o.Name + "@earshot-test-phones/n", Context: "earshot-test-supervise",
@@ -428,30 +473,53 @@ func (h *Harness) Supervisor(ctx context.Context, o SupervisorOpts) (*Call, erro
 type SpyOpts struct {
 	Name, Number string
 	// Target is the agent leg's channel name; Options are ChanSpy's
-	// besides q (e.g. "d" for DTMF mode switching: 4 spy, 5 whisper, 6 barge).
+	// besides q (e.g. "d" for DTMF mode switching: 4 spy, 5 whisper, 6
+	// barge; Call.PressKeys presses them).
 	Target, Options string
-	// Keys are pressed on the phone KeysAt after it answered, while its
-	// tone plays (ARI cannot send DTMF to a channel outside Stasis).
-	Keys   string
-	KeysAt time.Duration
 }
 
 // Spy places a call from a supervisor's phone into ChanSpy on Target.
+// The phone's voice comes from a sound file: with Playtones the spying
+// Local channel hears nothing (ChanSpy's generator starves).
 func (h *Harness) Spy(ctx context.Context, o SpyOpts) (*Call, error) {
 	c := &Call{h: h, ID: "spy-" + randHex(6), Phones: map[string]string{}}
+	file, err := h.voiceFile(0)
+	if err != nil {
+		return nil, err
+	}
 	ch, err := h.client.Originate(ctx, ariapp.OriginateRequest{
 		Endpoint: "Local/" + o.Name + "@earshot-test-phones/n", Context: "earshot-test-chanspy",
 		Extension: o.Name, CallerID: o.Number, Formats: "slin",
 		Variables: map[string]string{
 			"PRE_SPY_WAIT": fmt.Sprintf("%.3f", StartLag.Seconds()), "SPY_TARGET": o.Target, "SPY_OPTIONS": o.Options,
 			"__CALL_ID": c.ID, "__TONE_" + o.Name: toneArg(0, SupervisorHz),
-			"__KEYS_" + o.Name: o.Keys, "__KEYS_AT_" + o.Name: fmt.Sprintf("%.3f", o.KeysAt.Seconds()),
+			"__VOICE_" + o.Name: file,
 		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("originate spy: %w", err)
 	}
 	return c, h.supervisorPhone(ctx, c, o.Name, ch)
+}
+
+// PressKeys has party's phone send DTMF keys (100 ms each) while it goes
+// on talking, as a person pressing keys on a phone does; ARI cannot send
+// DTMF from a channel outside Stasis, so a helper call in the dialplan
+// does (earshot-test-keys). It returns when the press was requested.
+func (c *Call) PressKeys(ctx context.Context, party, keys string) (time.Time, error) {
+	id := c.Phones[party]
+	if id == "" {
+		return time.Time{}, fmt.Errorf("no phone for %q in call %s", party, c.ID)
+	}
+	at := time.Now()
+	_, err := c.h.client.Originate(ctx, ariapp.OriginateRequest{
+		Endpoint: "Local/keys@earshot-test-keys/n", Context: "earshot-test-keys", Extension: "idle",
+		Formats: "slin", Variables: map[string]string{"KEYS": keys, "KEYS_CHANNEL": c.h.ChannelName(id)},
+	})
+	if err != nil {
+		return at, fmt.Errorf("press keys on %s: %w", party, err)
+	}
+	return at, nil
 }
 
 // supervisorPhone registers a supervisor's call whose leg is ch and waits

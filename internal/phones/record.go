@@ -1,6 +1,7 @@
 package phones
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -134,4 +135,38 @@ func (h *Harness) leftovers(ctx context.Context, prefix string) ([]string, error
 		}
 	}
 	return left, nil
+}
+
+// voiceLength is how long a voice file plays before the phone loops it.
+const voiceLength = 30 * time.Second
+
+// toneDBFS is the peak of a voice file's tone, near that of Playtones.
+const toneDBFS = -13.0
+
+// voiceFile writes, once, the sound file a phone plays as its voice
+// (VOICE_<party> in the test dialplan): the tone of hz (0: the
+// supervisor's) for voiceLength. It returns the sandbox path without
+// extension.
+func (h *Harness) voiceFile(hz float64) (string, error) {
+	if hz == 0 {
+		hz = SupervisorHz
+	}
+	name := path.Join(RecDir, fmt.Sprintf("voice-%d", int(hz)))
+	host := h.env.HostPath(name + ".wav")
+	if _, err := os.Stat(host); err == nil {
+		return name, nil
+	}
+	var buf bytes.Buffer
+	if err := audio.WriteWAV(&buf, 8000, audio.Tone(8000, hz, toneDBFS, voiceLength)); err != nil {
+		return "", err
+	}
+	// Written aside and renamed: a phone must never play half a file.
+	tmp := host + "." + randHex(4)
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+		return "", fmt.Errorf("voice file: %w", err)
+	}
+	if err := os.Rename(tmp, host); err != nil {
+		return "", fmt.Errorf("voice file: %w", err)
+	}
+	return name, nil
 }

@@ -4,9 +4,13 @@
 package sandbox
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -62,3 +66,22 @@ func (e Env) Script(tb testing.TB, steps ...string) {
 
 // HostPath maps a path inside the sandbox to the host.
 func (e Env) HostPath(p string) string { return filepath.Join(e.Root, p) }
+
+// AsteriskPID returns the running Asterisk's process id, from the pid
+// file the sandbox script keeps (EARSHOT_SANDBOX_PIDFILE): benchmarks
+// read its CPU time from /proc.
+func (e Env) AsteriskPID() (int, error) {
+	file := os.Getenv("EARSHOT_SANDBOX_PIDFILE")
+	if file == "" {
+		return 0, errors.New("EARSHOT_SANDBOX_PIDFILE is not set; run " + Command)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0, fmt.Errorf("asterisk pid: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0, fmt.Errorf("asterisk pid in %s: %w", file, err)
+	}
+	return pid, nil
+}
