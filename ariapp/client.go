@@ -321,3 +321,14 @@ func (c *Client) EventsAllowed(ctx context.Context, app string) ([]string, error
 	}
 	return got, nil
 }
+
+// Mute drops the audio of a channel in Stasis in one direction: "out" is
+// what Asterisk writes to the channel (for a snoop, what it whispers).
+func (c *Client) Mute(ctx context.Context, channelID, direction string) error {
+	return c.do(ctx, http.MethodPost, "/channels/"+url.PathEscape(channelID)+"/mute", url.Values{"direction": {direction}}, nil)
+}
+
+// Unmute lets a channel's audio in one direction through again.
+func (c *Client) Unmute(ctx context.Context, channelID, direction string) error {
+	return c.do(ctx, http.MethodDelete, "/channels/"+url.PathEscape(channelID)+"/mute", url.Values{"direction": {direction}}, nil)
+}

@@ -274,15 +274,18 @@ func (a *App) playNotice(ctx context.Context, channel string, wait func(time.Dur
 
 // whisper is the snoop whisper direction for each mode (DESIGN §2):
 // "out" is the audio sent to the agent; "in" would reach the customer.
+// Listening uses a whisper snoop too, muted: listen and whisper then
+// differ by a mute alone, and switching between them leaves the bridge
+// untouched (no swap, no gap in what the supervisor hears).
 func whisper(m earshot.Mode) string {
-	switch m {
-	case earshot.ModeWhisper:
-		return "out"
-	case earshot.ModeBarge:
+	if m == earshot.ModeBarge {
 		return "both"
 	}
-	return "none"
+	return "out"
 }
+
+// muted reports whether the session's snoop must whisper nothing in mode m.
+func muted(m earshot.Mode) bool { return m == earshot.ModeListen }
 
 // connect builds the session in listen mode (R5): a mixing bridge with the
 // supervisor's leg and a snoop on the agent leg. The requests are issued
@@ -306,6 +309,9 @@ func (s *session) connect(ctx context.Context) error {
 	}
 	if err := s.awaitStasis(ctx, snoop); err != nil {
 		return err
+	}
+	if err := a.client.Mute(ctx, snoop, "out"); err != nil {
+		return fmt.Errorf("mute snoop: %w", err)
 	}
 	// The supervisor's keys switch modes; they must reach neither the
 	// agent nor the customer (and DTMF crossing into a snoop while it is
@@ -499,15 +505,31 @@ func (s *session) dtmfMode(digit string) (earshot.Mode, bool) {
 	return earshot.Modes[i], true
 }
 
-// switchMode swaps the snoop for one with the new whisper direction, in
-// the measured order (DESIGN §2): new snoop in Stasis, old snoop gone,
-// new snoop in. The bridge never holds two snoops (the agent would hear
-// himself) and stays at two channels (no mixing-technology flip).
+// switchMode changes what the supervisor's voice reaches. Between listen
+// and whisper it mutes or unmutes the snoop's whisper. To or from barge it
+// swaps the snoop for one with the other whisper direction, in the
+// measured order (DESIGN §2): new snoop in Stasis (muted if listening),
+// old snoop gone, new snoop in. The bridge never holds two snoops (the
+// agent would hear himself) and stays at two channels (no
+// mixing-technology flip).
 func (s *session) switchMode(ctx context.Context, m earshot.Mode) error {
 	if m == s.mode {
 		return nil
 	}
 	a := s.app
+	if whisper(m) == whisper(s.mode) {
+		var err error
+		if muted(m) {
+			err = a.client.Mute(ctx, s.snoop, "out")
+		} else {
+			err = a.client.Unmute(ctx, s.snoop, "out")
+		}
+		if err != nil {
+			return fmt.Errorf("switch to %s: %w", m, err)
+		}
+		s.changed(ctx, m)
+		return nil
+	}
 	snoop := a.objectID(s.id, "snoop", s.next())
 	if err := s.createSnoop(ctx, snoop, "both", whisper(m), "snoop"); err != nil {
 		return fmt.Errorf("snoop for %s: %w", m, err)
@@ -516,12 +538,25 @@ func (s *session) switchMode(ctx context.Context, m earshot.Mode) error {
 		s.hangupOwned(ctx, snoop)
 		return fmt.Errorf("snoop for %s: %w", m, err)
 	}
+	if muted(m) {
+		if err := a.client.Mute(ctx, snoop, "out"); err != nil {
+			s.hangupOwned(ctx, snoop)
+			return fmt.Errorf("mute snoop for %s: %w", m, err)
+		}
+	}
 	old := s.snoop
 	s.snoop = snoop
 	s.hangupOwned(ctx, old)
 	if err := a.client.AddChannels(ctx, s.bridge, snoop); err != nil {
 		return fmt.Errorf("add %s snoop to bridge: %w", m, err)
 	}
+	s.changed(ctx, m)
+	return nil
+}
+
+// changed records, logs, audits and announces a mode change made.
+func (s *session) changed(ctx context.Context, m earshot.Mode) {
+	a := s.app
 	prev := s.mode
 	s.mode = m
 	info := *s.info.Load()
@@ -533,7 +568,6 @@ func (s *session) switchMode(ctx context.Context, m earshot.Mode) error {
 	if a.cfg.Tone == ToneEvery && m != earshot.ModeListen {
 		s.tone(ctx)
 	}
-	return nil
 }
 
 func (s *session) hangupOwned(ctx context.Context, id string) {

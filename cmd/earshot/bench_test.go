@@ -62,20 +62,22 @@ func TestBench(t *testing.T) {
 	b.res.Capacity = capRes
 	b.tok, _ = e.login("su01")
 
-	var tta, ttaSpy, sw, swSpy, gap, gapSpy []float64
+	var es, cs rounds
 	for i := range n {
 		agent := fmt.Sprintf("ag%02d", i%20+1)
 		if r, ok := b.earshot(agent); ok {
-			tta, sw, gap = append(tta, r.tta), append(sw, r.sw), append(gap, r.gap)
+			es.add(r)
 		}
 		if r, ok := b.chanSpy(agent); ok {
-			ttaSpy, swSpy, gapSpy = append(ttaSpy, r.tta), append(swSpy, r.sw), append(gapSpy, r.gap)
+			cs.add(r)
 		}
 		t.Logf("round %d/%d done", i+1, n)
 	}
-	b.res.TimeToAudio = pair{Earshot: summary(tta), ChanSpy: summary(ttaSpy)}
-	b.res.ModeSwitch = pair{Earshot: summary(sw), ChanSpy: summary(swSpy)}
-	b.res.SwitchGap = pair{Earshot: summary(gap), ChanSpy: summary(gapSpy)}
+	b.res.TimeToAudio = pair{Earshot: summary(es.tta), ChanSpy: summary(cs.tta)}
+	b.res.Whisper = pair{Earshot: summary(es.whisper), ChanSpy: summary(cs.whisper)}
+	b.res.WhisperGap = pair{Earshot: summary(es.whisperGap), ChanSpy: summary(cs.whisperGap)}
+	b.res.Barge = pair{Earshot: summary(es.barge), ChanSpy: summary(cs.barge)}
+	b.res.BargeGap = pair{Earshot: summary(es.bargeGap), ChanSpy: summary(cs.bargeGap)}
 	b.res.Notification = summary(b.notifications(n))
 	b.res.API = b.api()
 	b.report()
@@ -103,8 +105,10 @@ type apiStats struct {
 type benchResult struct {
 	Machine      map[string]string   `json:"machine"`
 	TimeToAudio  pair                `json:"time_to_audio"`
-	ModeSwitch   pair                `json:"mode_switch"`
-	SwitchGap    pair                `json:"switch_gap"`
+	Whisper      pair                `json:"listen_to_whisper"`     // → the agent hears the supervisor
+	WhisperGap   pair                `json:"listen_to_whisper_gap"` // the supervisor's silence at the switch
+	Barge        pair                `json:"whisper_to_barge"`      // → the customer hears the supervisor
+	BargeGap     pair                `json:"whisper_to_barge_gap"`
 	Notification stats               `json:"notification"`
 	API          map[string]apiStats `json:"api"`
 	Capacity     capacityResult      `json:"capacity"`
@@ -119,12 +123,21 @@ type bench struct {
 	res  benchResult
 }
 
-type round struct{ tta, sw, gap float64 }
+// round is one supervised call's figures, in ms.
+type round struct{ tta, whisper, whisperGap, barge, bargeGap float64 }
+
+type rounds struct{ tta, whisper, whisperGap, barge, bargeGap []float64 }
+
+func (rs *rounds) add(r round) {
+	rs.tta = append(rs.tta, r.tta)
+	rs.whisper, rs.whisperGap = append(rs.whisper, r.whisper), append(rs.whisperGap, r.whisperGap)
+	rs.barge, rs.bargeGap = append(rs.barge, r.barge), append(rs.bargeGap, r.bargeGap)
+}
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // earshot: su01 listens to agent's call through Earshot, switches to
-// whisper through the API, and hangs up.
+// whisper and then barge through the API, and hangs up.
 func (b *bench) earshot(agent string) (round, bool) {
 	e, h := b.e, b.e.h
 	call, err := h.Service(b.ctx, phones.ServiceOpts{Pool: "sales", Agent: agent, Via: phones.ViaDial})
@@ -154,16 +167,20 @@ func (b *bench) earshot(agent string) (round, bool) {
 		b.t.Log("earshot round: no session")
 		return round{}, false
 	}
+	var at [2]time.Time
+	for i, mode := range []string{"whisper", "barge"} {
+		time.Sleep(1200 * time.Millisecond)
+		at[i] = time.Now()
+		e.call(b.tok, "PUT", "/api/v1/supervising/sessions/"+id+"/mode", `{"mode":"`+mode+`"}`, 200, nil)
+	}
 	time.Sleep(1200 * time.Millisecond)
-	t0 := time.Now()
-	e.call(b.tok, "PUT", "/api/v1/supervising/sessions/"+id+"/mode", `{"mode":"whisper"}`, 200, nil)
-	time.Sleep(1200 * time.Millisecond)
-	return b.measure(call, sup, agent, "Stasis", t0)
+	return b.measure(call, sup, agent, "Stasis", at)
 }
 
-// chanSpy: the same through ChanSpy(<agent leg>,qd), whisper by DTMF 5.
-// The switch counts from the key's end reaching ChanSpy (it acts on the
-// release), not from the press: in ChanSpy's favour by the key's length.
+// chanSpy: the same through ChanSpy(<agent leg>,qd): whisper by DTMF 5,
+// barge by 6. A switch counts from the key's end reaching ChanSpy (it
+// acts on the release), not from the press: in ChanSpy's favour by the
+// key's length.
 func (b *bench) chanSpy(agent string) (round, bool) {
 	h := b.e.h
 	call, err := h.Service(b.ctx, phones.ServiceOpts{Pool: "sales", Agent: agent, Via: phones.ViaDial})
@@ -182,39 +199,41 @@ func (b *bench) chanSpy(agent string) (round, bool) {
 		b.t.Logf("spy: %v", err)
 		return round{}, false
 	}
-	// As on Earshot's side: listen ~1.2 s after reaching the spy.
 	if err := h.WaitApp(b.ctx, sup.SupervisorLeg, "ChanSpy"); err != nil {
 		b.t.Logf("chanspy round: %v", err)
 		return round{}, false
 	}
-	time.Sleep(1200 * time.Millisecond)
-	if _, err := sup.PressKeys(b.ctx, "su01", "5"); err != nil {
-		b.t.Logf("chanspy round: %v", err)
-		return round{}, false
-	}
-	var t0 time.Time
-	deadline := time.Now().Add(3 * time.Second)
-	for t0.IsZero() && time.Now().Before(deadline) {
-		if keys := h.KeysAt(sup.SupervisorLeg); len(keys) > 0 {
-			t0 = keys[0]
+	var at [2]time.Time
+	for i, key := range []string{"5", "6"} {
+		time.Sleep(1200 * time.Millisecond)
+		if _, err := sup.PressKeys(b.ctx, "su01", key); err != nil {
+			b.t.Logf("chanspy round: %v", err)
+			return round{}, false
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if t0.IsZero() {
-		b.t.Log("chanspy round: the key never reached ChanSpy")
-		return round{}, false
+		deadline := time.Now().Add(3 * time.Second)
+		for at[i].IsZero() && time.Now().Before(deadline) {
+			if keys := h.KeysAt(sup.SupervisorLeg); len(keys) > i {
+				at[i] = keys[i]
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if at[i].IsZero() {
+			b.t.Logf("chanspy round: key %s never reached ChanSpy", key)
+			return round{}, false
+		}
 	}
 	time.Sleep(1200 * time.Millisecond)
-	return b.measure(call, sup, agent, "ChanSpy", t0)
+	return b.measure(call, sup, agent, "ChanSpy", at)
 }
 
 // measure hangs up and reads the recordings: time from the supervisor's
 // call reaching app (Stasis or ChanSpy: the Local leg itself is "answered"
-// by the phone at once) to the first 20 ms block of call audio it hears; from
-// the switch request to the first block in which the agent hears the
-// supervisor; and the longest silence of call audio for the supervisor
-// around the switch.
-func (b *bench) measure(call, sup *phones.Call, agent, app string, t0 time.Time) (round, bool) {
+// by the phone at once) to the first 20 ms block of call audio it hears;
+// from the switch to whisper (at[0]) to the first block in which the
+// agent hears the supervisor, and from the switch to barge (at[1]) to the
+// first in which the customer does; and the supervisor's longest silence
+// of call audio around each switch.
+func (b *bench) measure(call, sup *phones.Call, agent, app string, at [2]time.Time) (round, bool) {
 	h := b.e.h
 	if err := sup.Hangup(b.ctx); err != nil {
 		b.t.Logf("hang up: %v", err)
@@ -225,26 +244,31 @@ func (b *bench) measure(call, sup *phones.Call, agent, app string, t0 time.Time)
 	up, ok := h.AppAt(sup.SupervisorLeg, app)
 	rs, err1 := sup.Recording(b.ctx, "su01")
 	ra, err2 := call.Recording(b.ctx, agent)
-	if !ok || err1 != nil || err2 != nil {
-		b.t.Logf("measure: up %v, %v, %v", ok, err1, err2)
+	rc, err3 := call.Recording(b.ctx, "customer")
+	if !ok || err1 != nil || err2 != nil || err3 != nil {
+		b.t.Logf("measure: up %v, %v, %v, %v", ok, err1, err2, err3)
 		return round{}, false
 	}
+	callAudio := []float64{phones.CustomerHz, phones.AgentHz}
 	first := time.Duration(-1)
-	for _, hz := range []float64{phones.CustomerHz, phones.AgentHz} {
+	for _, hz := range callAudio {
 		if d, ok := rs.Recording.FirstPresent(hz, rs.At(up)); ok && (first < 0 || d < first) {
 			first = d
 		}
 	}
-	heard, ok := ra.Recording.FirstPresent(phones.SupervisorHz, ra.At(t0))
-	if first < 0 || !ok {
-		b.t.Logf("measure: no audio (call audio %v, whisper %v)", first >= 0, ok)
+	whisper, ok1 := ra.Recording.FirstPresent(phones.SupervisorHz, ra.At(at[0]))
+	barge, ok2 := rc.Recording.FirstPresent(phones.SupervisorHz, rc.At(at[1]))
+	if first < 0 || !ok1 || !ok2 {
+		b.t.Logf("measure: no audio (call audio %v, whisper %v, barge %v)", first >= 0, ok1, ok2)
 		return round{}, false
 	}
-	gap := rs.Recording.LongestGap([]float64{phones.CustomerHz, phones.AgentHz}, rs.Between(t0.Add(-300*time.Millisecond), t0.Add(time.Second)))
+	gap := func(t time.Time) float64 {
+		return ms(rs.Recording.LongestGap(callAudio, rs.Between(t.Add(-300*time.Millisecond), t.Add(time.Second))))
+	}
 	return round{
-		tta: ms(rs.Start.Add(first).Sub(up)),
-		sw:  ms(ra.Start.Add(heard).Sub(t0)),
-		gap: ms(gap),
+		tta:     ms(rs.Start.Add(first).Sub(up)),
+		whisper: ms(ra.Start.Add(whisper).Sub(at[0])), whisperGap: gap(at[0]),
+		barge: ms(rc.Start.Add(barge).Sub(at[1])), bargeGap: gap(at[1]),
 	}, true
 }
 
@@ -407,7 +431,13 @@ func (b *bench) report() {
 	for _, row := range []struct {
 		name string
 		p    pair
-	}{{"time to audio (ms)", r.TimeToAudio}, {"mode switch → agent hears (ms)", r.ModeSwitch}, {"supervisor's gap at a switch (ms)", r.SwitchGap}} {
+	}{
+		{"time to audio (ms)", r.TimeToAudio},
+		{"listen → whisper: the agent hears the supervisor (ms)", r.Whisper},
+		{"listen → whisper: the supervisor's gap in call audio (ms)", r.WhisperGap},
+		{"whisper → barge: the customer hears the supervisor (ms)", r.Barge},
+		{"whisper → barge: the supervisor's gap in call audio (ms)", r.BargeGap},
+	} {
 		fmt.Fprintf(&w, "| %s | %.0f | %.0f | %.0f | %.0f | %s | %s | %d/%d |\n", row.name, row.p.Earshot.P50, row.p.Earshot.P95,
 			row.p.ChanSpy.P50, row.p.ChanSpy.P95, ratio(row.p, func(s stats) float64 { return s.P50 }),
 			ratio(row.p, func(s stats) float64 { return s.P95 }), row.p.Earshot.N, row.p.ChanSpy.N)
