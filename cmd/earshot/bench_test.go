@@ -412,9 +412,20 @@ func (b *bench) machine() map[string]string {
 	}
 	host, _ := os.Hostname()
 	return map[string]string{
-		"cores": fmt.Sprint(runtime.NumCPU()), "go": runtime.Version(), "asterisk": version,
+		"cores": fmt.Sprint(runtime.NumCPU()), "cpu": cpuModel(), "go": runtime.Version(), "asterisk": version,
 		"host": host, "date": time.Now().UTC().Format(time.RFC3339),
 	}
+}
+
+// cpuModel is the processor's name from /proc/cpuinfo.
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for line := range strings.Lines(string(b)) {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
 }
 
 func (b *bench) report() {
@@ -426,7 +437,7 @@ func (b *bench) report() {
 		return fmt.Sprintf("%.2f", f(p.Earshot)/f(p.ChanSpy))
 	}
 	var w strings.Builder
-	fmt.Fprintf(&w, "machine: %d cores, Asterisk %s, %s\n\n", runtime.NumCPU(), r.Machine["asterisk"], r.Machine["go"])
+	fmt.Fprintf(&w, "machine: %d cores (%s), Asterisk %s, %s, %s\n\n", runtime.NumCPU(), r.Machine["cpu"], r.Machine["asterisk"], r.Machine["go"], r.Machine["date"])
 	fmt.Fprintf(&w, "| measure | Earshot p50 | p95 | ChanSpy p50 | p95 | ratio p50 | ratio p95 | n |\n|---|---|---|---|---|---|---|---|\n")
 	for _, row := range []struct {
 		name string
@@ -450,9 +461,9 @@ func (b *bench) report() {
 		fmt.Fprintf(&w, "| %s | %.0f | %.2f | %.2f |\n", k, a.RPS, a.P50, a.P99)
 	}
 	if c := r.Capacity; len(c.Steps) > 0 {
-		fmt.Fprintf(&w, "\n| supervised calls | Asterisk CPU %% | Earshot CPU %% | Earshot RSS MB | ramp: s | Asterisk CPU %% | Earshot CPU %% | ARI events/s | events dropped | Asterisk warnings | hearing ok |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+		fmt.Fprintf(&w, "\n| supervised calls | Asterisk CPU %% | of which per supervision %% | Earshot CPU %% | Earshot RSS MB | connecting: s | Asterisk CPU %% | Earshot CPU %% | ARI events/s | events dropped | Asterisk warnings | hearing ok |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, s := range c.Steps {
-			fmt.Fprintf(&w, "| %d | %.0f | %.1f | %.1f | %.1f | %.0f | %.1f | %.0f | %d | %d | %d/%d |\n", s.Sessions, s.AsteriskCPU, s.EarshotCPU,
+			fmt.Fprintf(&w, "| %d | %.0f | %.2f | %.1f | %.1f | %.1f | %.0f | %.1f | %.0f | %d | %d | %d/%d |\n", s.Sessions, s.AsteriskCPU, s.PerSession, s.EarshotCPU,
 				s.EarshotRSSMB, s.RampSeconds, s.RampAsterisk, s.RampEarshot, s.RampEvents, s.Dropped, s.AsteriskWarns, s.HearingOK, s.HearingOf)
 		}
 		sat := "not reached"

@@ -24,11 +24,13 @@ import (
 // capStep is one step of the capacity benchmark: n calls supervised at
 // once, measured over capWindow.
 type capStep struct {
-	Sessions      int     `json:"sessions"`          // supervised calls live in the window
-	RampSeconds   float64 `json:"ramp_s"`            // placing the step's new calls and connecting them
-	AsteriskCPU   float64 `json:"asterisk_cpu"`      // % of one core
-	EarshotCPU    float64 `json:"earshot_cpu"`       // % of one core
-	RampAsterisk  float64 `json:"ramp_asterisk_cpu"` // the same while the step's calls were placed and connected
+	Sessions      int     `json:"sessions"`                 // supervised calls live in the window
+	CallsCPU      float64 `json:"calls_asterisk_cpu"`       // Asterisk before the step's new calls were supervised
+	PerSession    float64 `json:"asterisk_cpu_per_session"` // Asterisk's CPU for supervising one call (snoop, bridge, supervisor's phone)
+	RampSeconds   float64 `json:"ramp_s"`                   // placing the step's new calls and connecting them
+	AsteriskCPU   float64 `json:"asterisk_cpu"`             // % of one core
+	EarshotCPU    float64 `json:"earshot_cpu"`              // % of one core
+	RampAsterisk  float64 `json:"ramp_asterisk_cpu"`        // the same while the step's calls were placed and connected
 	RampEarshot   float64 `json:"ramp_earshot_cpu"`
 	RampEvents    float64 `json:"ramp_ari_events_per_s"`
 	EarshotRSSMB  float64 `json:"earshot_rss_mb"` // resident memory at the window's end
@@ -64,7 +66,6 @@ const (
 // the machine saturates: Asterisk above capSaturatedCPU of the cores,
 // sessions failing to connect, or a sampled session hearing wrong.
 func capacity(t *testing.T, steps []int) capacityResult {
-	ctx := context.Background()
 	h := phones.New(t)
 	sb := sandbox.Require(t)
 	astPID, err := sb.AsteriskPID()
@@ -75,145 +76,257 @@ func capacity(t *testing.T, steps []int) capacityResult {
 	app := newAppName("earshot-cap-")
 	args := processArgs(t, app, filepath.Join(t.TempDir(), "earshot.db"))
 	args[slices.Index(args, "--directory")+1] = dir
-	p := startProcess(t, args...)
-	earshotPID := p.cmd.Process.Pid
-	logFile := sb.HostPath("/var/log/asterisk/messages.log")
-
+	c := &capRun{t: t, ctx: context.Background(), h: h, app: app, astPID: astPID,
+		logFile: sb.HostPath("/var/log/asterisk/messages.log")}
+	c.p = startProcess(t, args...)
+	c.earshotPID = c.p.cmd.Process.Pid
+	defer c.end()
 	var res capacityResult
-	type live struct{ call, sup *phones.Call }
-	var sessions []live
-	next := 0 // index of the next agent/supervisor pair
-	defer func() {
-		h.HangupAll()
-		if err := p.signal(syscall.SIGTERM); err != nil {
-			t.Errorf("earshot exit: %v", err)
-		}
-	}()
 	for _, n := range steps {
-		step := capStep{Sessions: n}
-		logFrom := fileSize(logFile)
-		m0 := scrape(t, p.url)
-		start, ra0, re0 := time.Now(), cpuTicks(astPID), cpuTicks(earshotPID)
-		// The step's new sessions; the first capSamples of them record.
-		add := n - len(sessions)
-		added := make([]live, add)
-		var failed []error
-		var mu sync.Mutex
-		for from := 0; from < add; from += capBatch {
-			var wg sync.WaitGroup
-			for k := from; k < min(add, from+capBatch); k++ {
-				i := next + k + 1
-				wg.Go(func() {
-					c, s, err := capSession(ctx, h, p, app, i, k >= capSamples)
-					mu.Lock()
-					defer mu.Unlock()
-					added[k] = live{c, s}
-					if err != nil {
-						failed = append(failed, err)
-					}
-				})
-			}
-			wg.Wait()
-		}
-		next += add
-		sessions = append(sessions, added...)
-		want := float64(len(sessions))
-		deadline := time.Now().Add(30 * time.Second)
-		for sessionsOf(scrape(t, p.url)) < want && time.Now().Before(deadline) {
-			time.Sleep(100 * time.Millisecond)
-		}
-		step.RampSeconds = time.Since(start).Seconds()
-		step.RampAsterisk = float64(cpuTicks(astPID)-ra0) / clockTicks / step.RampSeconds * 100
-		step.RampEarshot = float64(cpuTicks(earshotPID)-re0) / clockTicks / step.RampSeconds * 100
-		step.RampEvents = (scrape(t, p.url)["earshot_ari_events_total"] - m0["earshot_ari_events_total"]) / step.RampSeconds
-		if got := sessionsOf(scrape(t, p.url)); got < want || len(failed) > 0 {
-			step.Failure = fmt.Sprintf("%v of %v sessions connected within 30 s (%d failed: %v)", got, want, len(failed), errors.Join(failed...))
-			for line := range strings.Lines(p.out.String()) {
-				if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") || strings.Contains(line, "reject") {
-					t.Logf("earshot: %s", strings.TrimSpace(line))
-				}
-			}
-		}
-
-		// The window: CPU and events, while the sampled sessions listen.
-		time.Sleep(2 * time.Second)
-		a0, e0, w0 := cpuTicks(astPID), cpuTicks(earshotPID), time.Now()
-		m1 := scrape(t, p.url)
-		time.Sleep(capWindow)
-		a1, e1, w1 := cpuTicks(astPID), cpuTicks(earshotPID), time.Now()
-		m2 := scrape(t, p.url)
-		secs := w1.Sub(w0).Seconds()
-		step.AsteriskCPU = float64(a1-a0) / clockTicks / secs * 100
-		step.EarshotCPU = float64(e1-e0) / clockTicks / secs * 100
-		step.EarshotRSSMB = rssMB(earshotPID)
-		step.EventsPerSec = (m2["earshot_ari_events_total"] - m1["earshot_ari_events_total"]) / secs
-
-		// The sampled sessions end, and their recordings are checked.
-		for _, s := range added[:capSamples] {
-			step.HearingOf++
-			if err := capHears(ctx, s.call, s.sup, w0, w1); err != nil {
-				t.Logf("%d sessions: %v", n, err)
-				continue
-			}
-			step.HearingOK++
-		}
-		sessions = slices.Delete(sessions, len(sessions)-add, len(sessions)-add+capSamples)
-
-		// Dropped events show up as corrections at the next sweep.
-		sweeps := m2["earshot_reconcile_sweeps_total"]
-		deadline = time.Now().Add(20 * time.Second)
-		m3 := scrape(t, p.url)
-		for m3["earshot_reconcile_sweeps_total"] <= sweeps && time.Now().Before(deadline) {
-			time.Sleep(200 * time.Millisecond)
-			m3 = scrape(t, p.url)
-		}
-		step.Dropped = int64(m3["earshot_reconciled_total"]-m0["earshot_reconciled_total"]) +
-			int64(m3["earshot_ari_connects_total"]-m0["earshot_ari_connects_total"])
-		step.AsteriskWarns = countWarnings(logFile, logFrom)
+		step := c.step(n)
 		res.Steps = append(res.Steps, step)
 		t.Logf("capacity %d: %+v", n, step)
-
-		switch {
-		case step.Failure != "":
-			res.Saturated = fmt.Sprintf("at %d sessions: %s", n, step.Failure)
-		case step.HearingOK < step.HearingOf:
-			res.Saturated = fmt.Sprintf("at %d sessions: %d of %d sampled sessions heard wrong", n, step.HearingOf-step.HearingOK, step.HearingOf)
-		case step.AsteriskCPU > capSaturatedCPU*100*float64(runtime.NumCPU()):
-			res.Saturated = fmt.Sprintf("at %d sessions: Asterisk used %.0f%% of %d cores", n, step.AsteriskCPU, runtime.NumCPU())
-		}
-		if res.Saturated != "" {
+		if res.Saturated = saturation(step); res.Saturated != "" {
 			break
 		}
 	}
 	return res
 }
 
-// capSession places agent i's service call and has supervisor i listen
-// to it through the API's "listen now"; only recording phones record.
-func capSession(ctx context.Context, h *phones.Harness, p *process, app string, i int, quiet bool) (call, sup *phones.Call, err error) {
-	ag, su := fmt.Sprintf("ca%03d", i), fmt.Sprintf("cs%03d", i)
-	call, err = h.Service(ctx, phones.ServiceOpts{Pool: "sales", Agent: ag, Via: phones.ViaDial, NoRecord: quiet})
+// capRun is the capacity benchmark's state: the earshot process under
+// test and the supervised calls live.
+type capRun struct {
+	t                  *testing.T
+	ctx                context.Context
+	h                  *phones.Harness
+	p                  *process
+	app                string
+	astPID, earshotPID int
+	logFile            string
+	live               []*capSession // calls up (supervised once their step has ramped)
+	next               int           // number of the last agent/supervisor pair used
+}
+
+// capSession is agent i's call and supervisor i's call to it.
+type capSession struct {
+	i         int
+	call, sup *phones.Call
+	quiet     bool // records nothing
+}
+
+// step raises the supervised calls to n and measures them: first the
+// new calls alone (Asterisk's CPU for the calls themselves), then with
+// their supervisors connected.
+func (c *capRun) step(n int) capStep {
+	step := capStep{Sessions: n}
+	logFrom := fileSize(c.logFile)
+	m0 := scrape(c.t, c.p.url)
+	calls, err := c.placeCalls(n - len(c.live))
 	if err != nil {
-		return call, nil, err
+		c.t.Logf("capacity: placing calls: %v", err)
+		err = fmt.Errorf("placing calls: %s", firstLine(err))
+	} else {
+		step.CallsCPU, _, _ = c.window()
+		start, ast0, ear0 := time.Now(), cpuTicks(c.astPID), cpuTicks(c.earshotPID)
+		m1 := scrape(c.t, c.p.url)
+		err = c.superviseAll(calls)
+		step.RampSeconds = time.Since(start).Seconds()
+		step.RampAsterisk = cpuPercent(cpuTicks(c.astPID)-ast0, step.RampSeconds)
+		step.RampEarshot = cpuPercent(cpuTicks(c.earshotPID)-ear0, step.RampSeconds)
+		step.RampEvents = (scrape(c.t, c.p.url)["earshot_ari_events_total"] - m1["earshot_ari_events_total"]) / step.RampSeconds
 	}
+	if err != nil {
+		step.Failure = err.Error()
+		c.logEarshotTrouble()
+	}
+
+	// The window: CPU and events, while the sampled sessions listen.
+	m1 := scrape(c.t, c.p.url)
+	var w0 time.Time
+	step.AsteriskCPU, step.EarshotCPU, w0 = c.window()
+	w1 := time.Now()
+	m2 := scrape(c.t, c.p.url)
+	step.EarshotRSSMB = rssMB(c.earshotPID)
+	if step.CallsCPU > 0 {
+		step.PerSession = (step.AsteriskCPU - step.CallsCPU) / float64(len(calls))
+	}
+	step.EventsPerSec = (m2["earshot_ari_events_total"] - m1["earshot_ari_events_total"]) / w1.Sub(w0).Seconds()
+
+	// The sampled sessions end, and their recordings are checked.
+	sampled := calls[:min(capSamples, len(calls))]
+	for _, s := range sampled {
+		if s.sup == nil {
+			continue
+		}
+		step.HearingOf++
+		if err := capHears(c.ctx, s.call, s.sup, w0, w1); err != nil {
+			c.t.Logf("%d sessions: %v", n, err)
+			continue
+		}
+		step.HearingOK++
+	}
+	c.live = slices.DeleteFunc(c.live, func(s *capSession) bool { return slices.Contains(sampled, s) })
+
+	// Dropped events show up as corrections at the next sweep.
+	sweeps := m2["earshot_reconcile_sweeps_total"]
+	m3 := scrape(c.t, c.p.url)
+	for deadline := time.Now().Add(20 * time.Second); m3["earshot_reconcile_sweeps_total"] <= sweeps && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		m3 = scrape(c.t, c.p.url)
+	}
+	step.Dropped = int64(m3["earshot_reconciled_total"]-m0["earshot_reconciled_total"]) +
+		int64(m3["earshot_ari_connects_total"]-m0["earshot_ari_connects_total"])
+	step.AsteriskWarns = countWarnings(c.logFile, logFrom)
+	return step
+}
+
+// window settles for 2 s, then measures Asterisk's and earshot's CPU over
+// capWindow; it returns when the window began.
+func (c *capRun) window() (asterisk, earshot float64, began time.Time) {
+	time.Sleep(2 * time.Second)
+	ast0, ear0, began := cpuTicks(c.astPID), cpuTicks(c.earshotPID), time.Now()
+	time.Sleep(capWindow)
+	secs := time.Since(began).Seconds()
+	return cpuPercent(cpuTicks(c.astPID)-ast0, secs), cpuPercent(cpuTicks(c.earshotPID)-ear0, secs), began
+}
+
+// placeCalls places add service calls, capBatch at a time; the first
+// capSamples of them record.
+func (c *capRun) placeCalls(add int) ([]*capSession, error) {
+	calls := make([]*capSession, add)
+	for k := range calls {
+		calls[k] = &capSession{i: c.next + k + 1, quiet: k >= capSamples}
+	}
+	err := c.batches(add, func(k int) error {
+		var err error
+		s := calls[k]
+		s.call, err = c.h.Service(c.ctx, phones.ServiceOpts{Pool: "sales", Agent: fmt.Sprintf("ca%03d", s.i), Via: phones.ViaDial, NoRecord: s.quiet})
+		return err
+	})
+	c.next += add
+	c.live = append(c.live, calls...)
+	return calls, err
+}
+
+// superviseAll has each call's supervisor listen to it, capBatch at a
+// time, and waits until earshot has every session connected.
+func (c *capRun) superviseAll(calls []*capSession) error {
+	err := c.batches(len(calls), func(k int) error {
+		var err error
+		calls[k].sup, err = c.supervise(calls[k])
+		return err
+	})
+	want := float64(len(c.live))
+	deadline := time.Now().Add(30 * time.Second)
+	for sessionsOf(scrape(c.t, c.p.url)) < want && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := sessionsOf(scrape(c.t, c.p.url)); got < want || err != nil {
+		if err != nil {
+			c.t.Logf("capacity: supervising: %v", err)
+		}
+		return fmt.Errorf("%v of %v sessions connected within 30 s (%s)", got, want, firstLine(err))
+	}
+	return nil
+}
+
+// firstLine is an error's first line and how many more there are.
+func firstLine(err error) string {
+	if err == nil {
+		return "no request failed"
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) == 1 {
+		return lines[0]
+	}
+	return fmt.Sprintf("%s; and %d more", lines[0], len(lines)-1)
+}
+
+// batches runs f(0..n-1), capBatch at once, and joins their errors.
+func (c *capRun) batches(n int, f func(k int) error) error {
+	errs := make([]error, n)
+	for from := 0; from < n; from += capBatch {
+		var wg sync.WaitGroup
+		for k := from; k < min(n, from+capBatch); k++ {
+			wg.Go(func() { errs[k] = f(k) })
+		}
+		wg.Wait()
+	}
+	return errors.Join(errs...)
+}
+
+// end hangs every call up, capBatch at a time (a saturated Asterisk
+// answers slowly), waits until Asterisk has let them all go, and stops
+// earshot: what follows the capacity steps must find a quiet Asterisk.
+func (c *capRun) end() {
+	err := c.batches(len(c.live), func(k int) error {
+		ctx, cancel := context.WithTimeout(c.ctx, time.Minute)
+		defer cancel()
+		s := c.live[k]
+		if s.sup != nil {
+			if err := s.sup.Hangup(ctx); err != nil {
+				return err
+			}
+		}
+		if s.call == nil {
+			return nil
+		}
+		return s.call.Hangup(ctx)
+	})
+	if err != nil {
+		c.t.Errorf("capacity: hanging up: %v", err)
+	}
+	c.live = nil
+	if err := c.p.signal(syscall.SIGTERM); err != nil {
+		c.t.Errorf("earshot exit: %v", err)
+	}
+}
+
+// logEarshotTrouble logs what earshot warned about and rejected.
+func (c *capRun) logEarshotTrouble() {
+	for line := range strings.Lines(c.p.out.String()) {
+		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") || strings.Contains(line, "reject") {
+			c.t.Logf("earshot: %s", strings.TrimSpace(line))
+		}
+	}
+}
+
+// saturation says why the machine is saturated at step, or "".
+func saturation(step capStep) string {
+	n := step.Sessions
+	switch {
+	case step.Failure != "":
+		return fmt.Sprintf("at %d sessions: %s", n, step.Failure)
+	case step.HearingOK < step.HearingOf:
+		return fmt.Sprintf("at %d sessions: %d of %d sampled sessions heard wrong", n, step.HearingOf-step.HearingOK, step.HearingOf)
+	case step.AsteriskCPU > capSaturatedCPU*100*float64(runtime.NumCPU()):
+		return fmt.Sprintf("at %d sessions: Asterisk used %.0f%% of %d cores", n, step.AsteriskCPU, runtime.NumCPU())
+	}
+	return ""
+}
+
+// supervise has supervisor i listen to agent i's call through the API's
+// "listen now" and call the supervising number.
+func (c *capRun) supervise(s *capSession) (*phones.Call, error) {
+	ag, su := fmt.Sprintf("ca%03d", s.i), fmt.Sprintf("cs%03d", s.i)
 	var tok string
-	if err := capAPI(p.url, "", "POST", "/api/v1/auth/login", `{"username":"`+su+`","password":"change-me"}`, &tok); err != nil {
-		return call, nil, err
+	if err := capAPI(c.p.url, "", "POST", "/api/v1/auth/login", `{"username":"`+su+`","password":"change-me"}`, &tok); err != nil {
+		return nil, err
 	}
 	// Earshot learns of the call from its own events, a moment after the
 	// harness does: "not on a service call" until then.
+	var err error
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		err = capAPI(p.url, tok, "POST", "/api/v1/users/"+ag+"/listen", "", nil)
+		err = capAPI(c.p.url, tok, "POST", "/api/v1/users/"+ag+"/listen", "", nil)
 		if err == nil || !strings.Contains(err.Error(), ": 409 ") || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	if err != nil {
-		return call, nil, err
+		return nil, err
 	}
-	sup, err = h.Supervisor(ctx, phones.SupervisorOpts{Name: su, Number: capNumber(i), App: app, NoRecord: quiet})
-	return call, sup, err
+	return c.h.Supervisor(c.ctx, phones.SupervisorOpts{Name: su, Number: capNumber(s.i), App: c.app, NoRecord: s.quiet})
 }
 
 // capAPI makes an API request that must succeed; with token non-nil it
@@ -334,6 +447,9 @@ func cpuTicks(pid int) int64 {
 	s, _ := strconv.ParseInt(f[12], 10, 64)
 	return u + s
 }
+
+// cpuPercent is CPU ticks over secs as a percentage of one core.
+func cpuPercent(ticks int64, secs float64) float64 { return float64(ticks) / clockTicks / secs * 100 }
 
 // rssMB returns a process's resident memory.
 func rssMB(pid int) float64 {

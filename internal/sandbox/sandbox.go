@@ -22,6 +22,8 @@ type Env struct {
 	URL, User, Password string
 	// Root is the chroot on the host: Asterisk's /x is Root/x here.
 	Root string
+	// PIDFile holds the running Asterisk's process id.
+	PIDFile string
 }
 
 // Require returns the sandbox or skips the test. With
@@ -34,6 +36,7 @@ func Require(tb testing.TB) Env {
 		User:     os.Getenv("EARSHOT_ARI_USER"),
 		Password: os.Getenv("EARSHOT_ARI_PASSWORD"),
 		Root:     os.Getenv("EARSHOT_SANDBOX_ROOT"),
+		PIDFile:  os.Getenv("EARSHOT_SANDBOX_PIDFILE"),
 	}
 	if e.URL == "" || e.Root == "" {
 		if os.Getenv("EARSHOT_SANDBOX_REQUIRED") == "1" {
@@ -68,20 +71,18 @@ func (e Env) Script(tb testing.TB, steps ...string) {
 func (e Env) HostPath(p string) string { return filepath.Join(e.Root, p) }
 
 // AsteriskPID returns the running Asterisk's process id, from the pid
-// file the sandbox script keeps (EARSHOT_SANDBOX_PIDFILE): benchmarks
-// read its CPU time from /proc.
+// file the sandbox script keeps: benchmarks read its CPU time from /proc.
 func (e Env) AsteriskPID() (int, error) {
-	file := os.Getenv("EARSHOT_SANDBOX_PIDFILE")
-	if file == "" {
+	if e.PIDFile == "" {
 		return 0, errors.New("EARSHOT_SANDBOX_PIDFILE is not set; run " + Command)
 	}
-	b, err := os.ReadFile(file)
+	b, err := os.ReadFile(e.PIDFile)
 	if err != nil {
 		return 0, fmt.Errorf("asterisk pid: %w", err)
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil {
-		return 0, fmt.Errorf("asterisk pid in %s: %w", file, err)
+		return 0, fmt.Errorf("asterisk pid in %s: %w", e.PIDFile, err)
 	}
 	return pid, nil
 }
