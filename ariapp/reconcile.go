@@ -134,6 +134,20 @@ func (a *App) Reconcile(ctx context.Context) error {
 		}
 	}
 
+	// Orphan bridges go first, so a leftover supervisor leg hears its
+	// notice outside any bridge: once, with the playback started while its
+	// bridge was being deleted, Asterisk 22 left the leg unread ("long
+	// voice queue") and its hang-up waited for a later sweep.
+	for _, b := range bridges {
+		if a.isOurs(b.ID) && !owned[a.sessionOf(b.ID)] {
+			a.log.Info("removing orphan bridge", "bridge", b.ID)
+			if err := a.client.DeleteBridge(ctx, b.ID); err != nil {
+				a.log.Error("delete orphan bridge", "bridge", b.ID, "error", err)
+			}
+			fixed++
+		}
+	}
+
 	// Creation times are on Asterisk's clock: read it, so that "before
 	// this run started" means the same on both clocks. Unknown, assume a
 	// skew as large as orphanAge.
@@ -158,15 +172,6 @@ func (a *App) Reconcile(ctx context.Context) error {
 		case a.isSupervisorLeg(ch) && !routed[ch.ID] && old:
 			a.log.Info("hanging up a supervising call no session owns", "channel", ch.ID)
 			a.noticeAndHangup(ch.ID)
-			fixed++
-		}
-	}
-	for _, b := range bridges {
-		if a.isOurs(b.ID) && !owned[a.sessionOf(b.ID)] {
-			a.log.Info("removing orphan bridge", "bridge", b.ID)
-			if err := a.client.DeleteBridge(ctx, b.ID); err != nil {
-				a.log.Error("delete orphan bridge", "bridge", b.ID, "error", err)
-			}
 			fixed++
 		}
 	}
@@ -203,12 +208,15 @@ func (a *App) isSupervisorLeg(ch ari.ChannelData) bool {
 // the session is over, then hangs up.
 func (a *App) noticeAndHangup(id string) {
 	a.background(func(ctx context.Context) {
-		// The notice is a courtesy; the hang-up is what matters.
-		err := a.playNotice(ctx, id, func(d time.Duration) bool {
+		// The notice is a courtesy; the hang-up is what matters, so a
+		// notice that hangs does not hold it up.
+		nctx, cancel := context.WithTimeout(ctx, NoticeDuration+time.Second)
+		defer cancel()
+		err := a.playNotice(nctx, id, func(d time.Duration) bool {
 			select {
 			case <-time.After(d):
 				return true
-			case <-ctx.Done():
+			case <-nctx.Done():
 				return false
 			}
 		})
