@@ -127,7 +127,12 @@ func New(cfg Config) (*App, error) {
 	s.handle = a.handle
 	s.onUp = func() {
 		a.requestReconcile()
-		go a.filterEvents()
+		// Not a.background: a reconnect may come while Run waits for it.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			a.filterEvents(ctx)
+		}()
 	}
 	a.stream = s
 	return a, nil
@@ -192,13 +197,11 @@ func WantedEvents() []string {
 }
 
 // filterEvents asks Asterisk, after each connect, to send only
-// WantedEvents: with subscribeAll, dialplan steps and variable changes of
-// every call would otherwise be ~5 of every 6 events, serialised by
+// WantedEvents: with subscribeAll, the dialplan steps and variable changes
+// of every call would otherwise be ~6 of every 7 events, serialised by
 // Asterisk and decoded here for nothing (see the capacity benchmark). An
 // Asterisk without event filters sends everything, which works as well.
-func (a *App) filterEvents() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+func (a *App) filterEvents(ctx context.Context) {
 	if err := a.client.FilterEvents(ctx, a.cfg.App, WantedEvents()); err != nil {
 		a.log.Warn("ari event filter not set; receiving every event", "error", err)
 	}
