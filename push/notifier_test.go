@@ -1,7 +1,6 @@
 package push_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"slices"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/earshot/earshot"
 	"github.com/earshot/earshot/directory"
+	"github.com/earshot/earshot/internal/logbuf"
 	"github.com/earshot/earshot/push"
 	"github.com/earshot/earshot/push/fcm"
 	"github.com/earshot/earshot/push/fcmtest"
@@ -49,31 +49,13 @@ func (d *devices) tokens(user string) []string {
 	return out
 }
 
-// syncBuffer collects log output written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
-
 type harness struct {
 	fake     *fcmtest.Server
 	devices  *devices
 	n        *push.Notifier
 	offers   chan earshot.OfferEvent
 	sessions chan earshot.SessionEvent
-	log      *syncBuffer
+	log      *logbuf.Buffer
 	now      time.Time
 }
 
@@ -92,7 +74,7 @@ func start(t *testing.T, change func(*push.Config)) *harness {
 		}},
 		offers:   make(chan earshot.OfferEvent, 16),
 		sessions: make(chan earshot.SessionEvent, 16),
-		log:      &syncBuffer{},
+		log:      &logbuf.Buffer{},
 		now:      time.Now(),
 	}
 	sender, err := fcm.New(context.Background(), fcm.Config{

@@ -6,32 +6,14 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/earshot/earshot/internal/logbuf"
 	"github.com/earshot/earshot/internal/sandbox"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-
-// syncBuffer lets a test read logs while the server writes them.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
 
 // Earshot refuses to start, with one clear line, when ARI cannot be used.
 func TestRun_ARIUnusable(t *testing.T) {
@@ -62,7 +44,7 @@ func TestRun_ARIUnusable(t *testing.T) {
 func TestRun_Serves(t *testing.T) {
 	sb := sandbox.Require(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"--http-addr", "127.0.0.1:0", "--ari-app", "earshot-main-test", "--db", filepath.Join(t.TempDir(), "e.db"), "--supervising-number", "+35891234599"}, envOf(map[string]string{

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/earshot/earshot/internal/logbuf"
 	"github.com/earshot/earshot/internal/phones"
 	"github.com/earshot/earshot/internal/sandbox"
 	"github.com/earshot/earshot/store"
@@ -62,7 +63,7 @@ type process struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	url  string
-	out  *syncBuffer
+	out  *logbuf.Buffer
 	done chan error
 }
 
@@ -76,7 +77,7 @@ func startProcess(t *testing.T, args ...string) *process {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	p := &process{t: t, url: "http://" + addr, out: &syncBuffer{}, done: make(chan error, 1)}
+	p := &process{t: t, url: "http://" + addr, out: &logbuf.Buffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(binary(t), append(args, "--http-addr", addr)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
