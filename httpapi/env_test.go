@@ -16,8 +16,8 @@ import (
 
 	"github.com/earshot/earshot"
 	"github.com/earshot/earshot/httpapi"
-	"github.com/earshot/earshot/web"
 	"github.com/earshot/earshot/internal/feed"
+	"github.com/earshot/earshot/web"
 )
 
 const (

@@ -1,35 +1,16 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/earshot/earshot"
 	"github.com/earshot/earshot/httpapi"
+	"github.com/earshot/earshot/internal/logbuf"
 )
-
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestProblem_StatusTable(t *testing.T) {
 	cases := []struct {
@@ -69,7 +50,7 @@ func TestProblem_Internal(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs logbuf.Buffer
 			e := newEnv(t, func(c *httpapi.Config) { c.Log = slog.New(slog.NewTextHandler(&logs, nil)) })
 			e.store.PoolsOfFunc = tc.fail
 			w := e.do("GET", "/api/v1/pools", e.token("sara"), nil)
