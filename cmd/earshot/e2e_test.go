@@ -105,6 +105,16 @@ func apiRequest(t *testing.T, base, token, method, path, body string, want int, 
 	}
 }
 
+// serviceCall places a pool call from a customer to agent, through Dial.
+func (e *e2e) serviceCall(agent string) *phones.Call {
+	e.t.Helper()
+	call, err := e.h.Service(context.Background(), phones.ServiceOpts{Pool: "sales", Agent: agent, Via: phones.ViaDial})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return call
+}
+
 func (e *e2e) login(user string) (string, []string) {
 	e.t.Helper()
 	var r struct {
@@ -321,9 +331,7 @@ func TestE2E_FeatureSwitch(t *testing.T) {
 	e := startE2E(t)
 	ctx := context.Background()
 	tok, _ := e.login("sara")
-	if _, err := e.h.Service(ctx, phones.ServiceOpts{Pool: "sales", Agent: "alice", Via: phones.ViaDial}); err != nil {
-		t.Fatal(err)
-	}
+	e.serviceCall("alice")
 	e.call(tok, "POST", "/api/v1/users/alice/listen", "", 201, nil)
 	sup, err := e.h.Supervisor(ctx, phones.SupervisorOpts{Name: "sara", Number: "+358401234567", App: e.app})
 	if err != nil {

@@ -35,15 +35,11 @@ func (e *e2e) waitMetric(series string, want float64) {
 func TestE2E_Metrics(t *testing.T) {
 	e := startE2E(t)
 	ctx := context.Background()
-	tok, _ := e.login("sara")
-	e.device(tok, "sara-phone", "android")
+	tok := e.withPhone("sara")
 	e.waitMetric("earshot_ari_up", 1)
 	e.waitMetric("earshot_service_calls", 0)
 
-	call, err := e.h.Service(ctx, phones.ServiceOpts{Pool: "sales", Agent: "alice", Via: phones.ViaDial})
-	if err != nil {
-		t.Fatal(err)
-	}
+	call := e.serviceCall("alice")
 	e.waitMetric("earshot_service_calls", 1)
 	e.call(tok, "POST", "/api/v1/users/alice/listen", "", 201, nil)
 	e.waitMetric(`earshot_offers_total{source="ad_hoc"}`, 1)

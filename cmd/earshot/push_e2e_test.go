@@ -29,6 +29,15 @@ func (e *e2e) device(tok, token, platform string) {
 	e.call(tok, "PUT", "/api/v1/devices/"+token, `{"platform":"`+platform+`"}`, 204, nil)
 }
 
+// withPhone signs user in and registers an Android device token
+// "<user>-phone"; it returns the session token.
+func (e *e2e) withPhone(user string) string {
+	e.t.Helper()
+	tok, _ := e.login(user)
+	e.device(tok, user+"-phone", "android")
+	return tok
+}
+
 // byToken counts messages of a type per device token.
 func byToken(msgs []fcmtest.Received, typ string) map[string]int {
 	out := map[string]int{}
@@ -111,12 +120,8 @@ func TestPush_AdHocSession(t *testing.T) {
 	fake := fcmtest.New(t)
 	e := startPushE2E(t, fake, fake.Endpoint(), "--offer-codes")
 	ctx := context.Background()
-	tok, _ := e.login("sara")
-	e.device(tok, "sara-phone", "android")
-	call, err := e.h.Service(ctx, phones.ServiceOpts{Pool: "sales", Agent: "alice", Via: phones.ViaDial})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := e.withPhone("sara")
+	call := e.serviceCall("alice")
 	e.call(tok, "POST", "/api/v1/users/alice/listen", "", 201, nil)
 	offer := fake.Wait(t, 10*time.Second, "listen offer", func(r []fcmtest.Received) bool { return len(r) == 1 })[0]
 	if offer.Data["type"] != push.TypeListenOffer || offer.Data["source"] != "ad_hoc" {
@@ -179,13 +184,10 @@ func TestPush_FCMTrouble(t *testing.T) {
 	t.Run("retried", func(t *testing.T) {
 		fake := fcmtest.New(t)
 		e := startPushE2E(t, fake, fake.Endpoint())
-		tok, _ := e.login("sara")
-		e.device(tok, "sara-phone", "android")
+		tok := e.withPhone("sara")
 		e.device(tok, "sara-old-phone", "android")
 		fake.Unregister("sara-old-phone")
-		if _, err := e.h.Service(context.Background(), phones.ServiceOpts{Pool: "sales", Agent: "alice", Via: phones.ViaDial}); err != nil {
-			t.Fatal(err)
-		}
+		e.serviceCall("alice")
 		fake.Fail(2, 429, "")
 		fake.Fail(2, 500, "")
 		e.call(tok, "POST", "/api/v1/users/alice/listen", "", 201, nil)
@@ -215,12 +217,8 @@ func TestPush_FCMTrouble(t *testing.T) {
 		dead := fcmtest.Unreachable(t)
 		e := startPushE2E(t, fcmtest.New(t), dead, "--push-attempts", "2", "--push-timeout", "300ms")
 		ctx := context.Background()
-		tok, _ := e.login("sara")
-		e.device(tok, "sara-phone", "android")
-		call, err := e.h.Service(ctx, phones.ServiceOpts{Pool: "sales", Agent: "alice", Via: phones.ViaDial})
-		if err != nil {
-			t.Fatal(err)
-		}
+		tok := e.withPhone("sara")
+		call := e.serviceCall("alice")
 		begin := time.Now()
 		e.call(tok, "POST", "/api/v1/users/alice/listen", "", 201, nil)
 		if d := time.Since(begin); d > 2*time.Second {

@@ -174,10 +174,7 @@ func TestReliability_ARIUnreachable(t *testing.T) {
 	e := startE2E(t, "--ari-url", p.URL())
 	ctx := context.Background()
 	tok, _ := e.login("sara")
-	call, err := e.h.Service(ctx, phones.ServiceOpts{Pool: "sales", Agent: "alice", Via: phones.ViaDial})
-	if err != nil {
-		t.Fatal(err)
-	}
+	call := e.serviceCall("alice")
 	var v poolView
 	phones.WaitFor(t, 5*time.Second, "alice on call", func() bool {
 		e.call(tok, "GET", "/api/v1/pools/sales/users", "", 200, &v)
