@@ -2,6 +2,8 @@ module github.com/earshot/earshot
 
 go 1.26.8
 
+toolchain go1.26.11
+
 require (
 	firebase.google.com/go/v4 v4.18.0
 	github.com/CyCoreSystems/ari/v6 v6.0.0-20251024161400-681c62bc07e7
