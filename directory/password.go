@@ -18,6 +18,9 @@ import (
 func VerifyPassword(hash, password string) bool {
 	switch {
 	case strings.HasPrefix(hash, "$2"):
+		if checkBcrypt(hash) != nil {
+			return false
+		}
 		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 	case strings.HasPrefix(hash, "$argon2id$"):
 		h, err := parseArgon2id(hash)
@@ -28,6 +31,47 @@ func VerifyPassword(hash, password string) bool {
 		return subtle.ConstantTimeCompare(got, h.key) == 1
 	}
 	return false
+}
+
+// UsableHash reports whether hash is one VerifyPassword checks: a bcrypt
+// or argon2id hash within the ceilings below. Sign-in checks a dummy hash
+// instead of any other, so that a user without a usable one takes as long
+// to refuse as a wrong password.
+func UsableHash(hash string) bool {
+	switch {
+	case strings.HasPrefix(hash, "$2"):
+		return checkBcrypt(hash) == nil
+	case strings.HasPrefix(hash, "$argon2id$"):
+		_, err := parseArgon2id(hash)
+		return err == nil
+	}
+	return false
+}
+
+// Ceilings on what one password check may cost. A hash sets the work of
+// every sign-in as that user, including failed ones anyone can send, so a
+// hash beyond these is refused when a file is read and never verified:
+// bcrypt cost 14 is about a second of CPU, argon2id 256 MiB of memory.
+// The usual settings (bcrypt 10–12; argon2id 19–64 MiB, t 2–3, p 1–4)
+// are well within them.
+const (
+	MaxBcryptCost    = 14
+	MaxArgon2Memory  = 256 << 10 // KiB
+	MaxArgon2Time    = 16
+	MaxArgon2Threads = 16
+)
+
+// checkBcrypt refuses a bcrypt hash that does not parse or costs more
+// than MaxBcryptCost.
+func checkBcrypt(hash string) error {
+	cost, err := bcrypt.Cost([]byte(hash))
+	if err != nil {
+		return err
+	}
+	if cost > MaxBcryptCost {
+		return fmt.Errorf("cost %d exceeds %d", cost, MaxBcryptCost)
+	}
+	return nil
 }
 
 // argon2idHash is a decoded "$argon2id$v=19$m=65536,t=3,p=4$salt$key",
@@ -55,9 +99,9 @@ func parseArgon2id(s string) (argon2idHash, error) {
 		return h, fmt.Errorf("parameters %q must all be positive", parts[3])
 	}
 	// A hash from the file sets what each sign-in costs; bound it so a
-	// mistyped parameter cannot exhaust memory (1 GiB) or stall logins.
-	if h.memory > 1<<20 || h.time > 64 {
-		return h, fmt.Errorf("parameters %q exceed m=%d or t=64", parts[3], 1<<20)
+	// mistyped parameter cannot exhaust memory or stall logins.
+	if h.memory > MaxArgon2Memory || h.time > MaxArgon2Time || h.threads > MaxArgon2Threads {
+		return h, fmt.Errorf("parameters %q exceed m=%d, t=%d or p=%d", parts[3], MaxArgon2Memory, MaxArgon2Time, MaxArgon2Threads)
 	}
 	var err error
 	if h.salt, err = base64.RawStdEncoding.DecodeString(parts[4]); err != nil || len(h.salt) == 0 {

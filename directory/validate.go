@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/earshot/earshot"
 	"github.com/earshot/earshot/phone"
 )
@@ -224,7 +222,7 @@ func (v *validator) orgRef(sec string, i int, org string) {
 func checkHash(hash string) string {
 	switch {
 	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
-		if _, err := bcrypt.Cost([]byte(hash)); err != nil {
+		if err := checkBcrypt(hash); err != nil {
 			return fmt.Sprintf("is not a valid bcrypt hash (%v)", err)
 		}
 		return ""
