@@ -1,4 +1,7 @@
 # Convenience targets; the scripts are the source of truth.
+# The Go release of go.mod's toolchain line, as the scripts use it.
+export PATH := $(PATH):/usr/local/go/bin
+export GOTOOLCHAIN := $(shell sed -n 's/^toolchain //p' go.mod)
 .PHONY: test run bench soak vet sandbox-start sandbox-stop
 test:
 	scripts/test.sh

@@ -8,6 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d /usr/local/go/bin ] && export PATH=/usr/local/go/bin:$PATH
+# Go: the release go.mod's toolchain line names (it has the standard
+# library's security fixes); an older local Go (1.21+) downloads it from
+# the module proxy. Exported, so the tests' own `go build`s use it too.
+export GOTOOLCHAIN="$(sed -n 's/^toolchain //p' go.mod)"
 duration=${1:-20m}
 workers=${2:-4}
 scripts/sandbox.sh provision

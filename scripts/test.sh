@@ -6,8 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
-command -v go >/dev/null 2>&1 || { echo "test: Go is missing (https://go.dev/dl, 1.26 or later)" >&2; exit 1; }
+# Go: the release go.mod's toolchain line names (it has the standard
+# library's security fixes); an older local Go (1.21+) downloads it from
+# the module proxy. Exported, so the tests' own `go build`s use it too.
+export GOTOOLCHAIN="$(sed -n 's/^toolchain //p' go.mod)"
+command -v go >/dev/null 2>&1 || { echo "test: Go is missing (https://go.dev/dl, 1.21 or later; it fetches the release go.mod names)" >&2; exit 1; }
 started=$SECONDS
+echo "test: $(go version)"
 
 scripts/sandbox.sh provision
 # Signals become a normal exit, so the EXIT trap always stops the sandbox.
