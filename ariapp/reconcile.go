@@ -55,7 +55,7 @@ func (a *App) Stats() Stats {
 }
 
 // reconcileLoop sweeps after every (re)connect and periodically, because
-// events can be dropped or missed while disconnected (DESIGN §2).
+// events can be dropped or missed while disconnected (docs/design.md §2.11).
 func (a *App) reconcileLoop(ctx context.Context) {
 	tick := time.NewTicker(a.cfg.ReconcileEvery)
 	defer tick.Stop()

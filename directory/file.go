@@ -1,4 +1,4 @@
-// Package directory reads the directory file (DESIGN §4), the YAML list of
+// Package directory reads the directory file (docs/design.md §4.3), the YAML list of
 // organizations, users and service pools an operator maintains, and serves
 // it as an in-memory earshot.Directory.
 //
@@ -114,7 +114,7 @@ func Parse(r io.Reader, defaultRegion string, opts ...Option) (*File, error) {
 	return f, nil
 }
 
-// The file as written. Field names are the contract of DESIGN §4.
+// The file as written. Field names are the contract of docs/design.md §4.3.
 type (
 	fileDoc struct {
 		Organizations []orgDoc  `yaml:"organizations"`

@@ -16,7 +16,7 @@ import (
 // yamlTypes are the media types a directory file may be sent as.
 var yamlTypes = []string{"application/yaml", "text/yaml"}
 
-// importDirectory imports a directory file (DESIGN §4) sent as the body,
+// importDirectory imports a directory file (docs/design.md §4.3) sent as the body,
 // as `earshot` does at start with --directory: one transaction, the same
 // file twice changes nothing, and entries the file lacks are kept.
 func (s *Server) importDirectory(c echo.Context) error {

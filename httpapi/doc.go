@@ -1,5 +1,5 @@
 // Package httpapi is Earshot's HTTP surface on Echo v4: the health and
-// readiness probes, and the mobile-app API of DESIGN §4 under /api/v1.
+// readiness probes, and the mobile-app API of docs/design.md §4.4 under /api/v1.
 //
 // The package depends only on interfaces it declares (Store, Offers) and on
 // the domain's earshot.Calls and earshot.Supervising, so its tests run on

@@ -142,7 +142,7 @@ type Config struct {
 	Observe func(method, route string, status int, d time.Duration)
 }
 
-// Server serves the health probes and the mobile-app API (DESIGN §4).
+// Server serves the health probes and the mobile-app API (docs/design.md §4.4).
 type Server struct {
 	echo    *echo.Echo
 	cfg     Config

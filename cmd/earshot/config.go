@@ -22,7 +22,7 @@ import (
 	"github.com/earshot/earshot/phone"
 )
 
-// Config is every setting of the earshot process (DESIGN §4 "Process").
+// Config is every setting of the earshot process (docs/design.md §4.2).
 // Each setting has one name used three ways: the flag --ari-url, the
 // environment variable EARSHOT_ARI_URL and the config-file key ari-url.
 type Config struct {

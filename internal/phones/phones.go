@@ -28,7 +28,7 @@ import (
 	"github.com/earshot/earshot/internal/sandbox"
 )
 
-// Tones of the parties (DESIGN §3); the agent tone of R10 is ~700 Hz.
+// Tones of the parties (docs/design.md §5.2); the agent tone of R10 is ~700 Hz.
 const (
 	CustomerHz   = 400.0
 	AgentHz      = 1000.0
