@@ -11,11 +11,13 @@ package directory
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,11 +34,28 @@ type File struct {
 	Orgs  []earshot.Organization
 	Users []earshot.User
 	Pools []earshot.Pool
+
+	// plain holds the plain-text passwords by user id, for SamePassword;
+	// it never leaves the package.
+	plain map[string]string
 }
 
-// maxFileSize bounds what Parse reads, since the admin API may feed it
-// uploads; a directory of this size would hold about a hundred thousand users.
-const maxFileSize = 32 << 20
+// SamePassword reports whether the file gives user a plain-text password
+// and hash verifies it: then the import keeps hash rather than the fresh
+// one Parse made, so a re-read file changes nothing.
+func (f *File) SamePassword(user, hash string) bool {
+	pw, ok := f.plain[user]
+	return ok && hash != "" && VerifyPassword(hash, pw)
+}
+
+// MaxFileSize bounds what Parse reads, at start and from the operator
+// API alike: about fifty thousand users. Decoding keeps a node tree of
+// the file, a few times its size.
+const MaxFileSize = 8 << 20
+
+// maxProblems bounds the problems a ParseError lists; one more says how
+// many were left out.
+const maxProblems = 50
 
 // Option adjusts how Parse and Load treat a file.
 type Option func(*options)
@@ -81,24 +100,24 @@ func Parse(r io.Reader, defaultRegion string, opts ...Option) (*File, error) {
 	if defaultRegion != "" && !phone.KnownRegion(defaultRegion) {
 		return nil, earshot.Errorf(earshot.EINVALID, "default region %q is not a known region", defaultRegion)
 	}
-	data, err := io.ReadAll(io.LimitReader(r, maxFileSize+1))
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read directory: %w", err)
 	}
-	if len(data) > maxFileSize {
-		return nil, &ParseError{Problems: []Problem{{Message: fmt.Sprintf("the file is larger than %d MiB", maxFileSize>>20)}}}
+	if len(data) > MaxFileSize {
+		return nil, &ParseError{Problems: []Problem{{Message: fmt.Sprintf("the file is larger than %d MiB", MaxFileSize>>20)}}}
 	}
 
 	doc, problems := decode(data)
 	if doc == nil {
-		return nil, &ParseError{Problems: problems}
+		return nil, newParseError(problems)
 	}
 	v := validator{doc: doc, region: defaultRegion, problems: problems}
 	f := v.validate()
 	if len(v.problems) > 0 {
-		sortProblems(v.problems)
-		return nil, &ParseError{Problems: v.problems}
+		return nil, newParseError(v.problems)
 	}
+	f.plain = map[string]string{}
 	// Hash only a file that is otherwise good: bcrypt is slow on purpose.
 	for i := range f.Users {
 		d := doc.Users[i]
@@ -110,6 +129,7 @@ func Parse(r io.Reader, defaultRegion string, opts ...Option) (*File, error) {
 			return nil, fmt.Errorf("hash password of user %q: %w", d.ID, err)
 		}
 		f.Users[i].PasswordHash = string(hash)
+		f.plain[d.ID] = d.Password
 	}
 	return f, nil
 }
@@ -126,8 +146,15 @@ type (
 		lines map[string][]int `yaml:"-"`
 		// fieldLines holds where each entry's fields are, by section.
 		fieldLines map[string][]map[string]int `yaml:"-"`
-		// sections holds where each top-level key is.
-		sections map[string]int `yaml:"-"`
+		// starts lists where each section key and each entry is, in line
+		// order, for placeAt.
+		starts []start `yaml:"-"`
+	}
+	// start is where a section key (entry -1) or an entry begins.
+	start struct {
+		line  int
+		sec   string
+		entry int
 	}
 	orgDoc struct {
 		ID       string   `yaml:"id"`
@@ -176,14 +203,18 @@ func decode(data []byte) (*fileDoc, []Problem) {
 	if root.Kind == 0 || len(root.Content) == 0 {
 		return nil, []Problem{{Message: "the file is empty"}}
 	}
-	doc := &fileDoc{lines: map[string][]int{}, fieldLines: map[string][]map[string]int{}, sections: map[string]int{}}
+	if p, ok := checkAliases(&root); !ok {
+		return nil, []Problem{p}
+	}
+	doc := &fileDoc{lines: map[string][]int{}, fieldLines: map[string][]map[string]int{}}
 	if top := root.Content[0]; top.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(top.Content); i += 2 {
 			key, val := top.Content[i], top.Content[i+1]
-			doc.sections[key.Value] = key.Line
+			doc.starts = append(doc.starts, start{line: key.Line, sec: key.Value, entry: -1})
 			if val.Kind == yaml.SequenceNode {
-				for _, item := range val.Content {
+				for j, item := range val.Content {
 					doc.lines[key.Value] = append(doc.lines[key.Value], item.Line)
+					doc.starts = append(doc.starts, start{line: item.Line, sec: key.Value, entry: j})
 					fields := map[string]int{}
 					if item.Kind == yaml.MappingNode {
 						for j := 0; j+1 < len(item.Content); j += 2 {
@@ -195,6 +226,9 @@ func decode(data []byte) (*fileDoc, []Problem) {
 			}
 		}
 	}
+	// Document order is line order already; a stable sort keeps a
+	// section key before an entry on its own line.
+	slices.SortStableFunc(doc.starts, func(a, b start) int { return cmp.Compare(a.line, b.line) })
 
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -259,22 +293,14 @@ var typeNames = strings.NewReplacer(
 )
 
 // placeAt names the entry that holds line: the one starting last at or
-// before it, unless a section key comes between.
+// before it, unless a section key comes between. A binary search, since
+// a file with many problems asks once per problem.
 func (doc *fileDoc) placeAt(line int) string {
-	best, place := 0, ""
-	for _, at := range doc.sections {
-		if at <= line && at > best {
-			best, place = at, ""
-		}
+	i, _ := slices.BinarySearchFunc(doc.starts, line+1, func(s start, l int) int { return cmp.Compare(s.line, l) })
+	if i == 0 || doc.starts[i-1].entry < 0 {
+		return ""
 	}
-	for sec, lines := range doc.lines {
-		for i, at := range lines {
-			if at <= line && at >= best {
-				best, place = at, doc.place(sec, i)
-			}
-		}
-	}
-	return place
+	return doc.place(doc.starts[i-1].sec, doc.starts[i-1].entry)
 }
 
 // place names entry i of a section, with its id once it is decoded:
@@ -305,4 +331,51 @@ func (doc *fileDoc) line(sec string, i int, field string) int {
 		return lines[i]
 	}
 	return 0
+}
+
+// maxAliasGrowth bounds what YAML aliases may add to a file: decoding
+// copies an alias's value at every use, so a few lines of anchors can
+// stand for millions of values (and as many problems). A directory file
+// needs no aliases; a few for repeated lists are fine.
+const maxAliasGrowth = 10000
+
+// checkAliases counts the values of the node tree with every alias
+// expanded; past the values written plus maxAliasGrowth it returns the
+// problem. Each anchored value is counted once (memo), so the check is
+// linear in the file.
+func checkAliases(root *yaml.Node) (Problem, bool) {
+	memo := map[*yaml.Node]int64{}
+	var written int64
+	var count func(n *yaml.Node, alias bool) int64
+	count = func(n *yaml.Node, alias bool) int64 {
+		if n == nil {
+			return 0
+		}
+		if !alias {
+			written++
+		}
+		if n.Kind == yaml.AliasNode {
+			return 1 + count(n.Alias, true)
+		}
+		if alias {
+			if c, ok := memo[n]; ok {
+				return c
+			}
+			memo[n] = 1 // an alias inside its own anchor; yaml.v3 refuses those
+		}
+		total := int64(1)
+		for _, c := range n.Content {
+			// Saturate: nested aliases multiply.
+			total = min(total+count(c, alias), 1<<40)
+		}
+		if alias {
+			memo[n] = total
+		}
+		return total
+	}
+	expanded := count(root, false)
+	if expanded > written+maxAliasGrowth {
+		return Problem{Message: fmt.Sprintf("YAML aliases expand the file's %d values to %d; at most %d more are allowed: write the values out", written, expanded, maxAliasGrowth)}, false
+	}
+	return Problem{}, true
 }

@@ -202,6 +202,7 @@ var (
 	bucketAudit         = []byte("audit")
 	bucketAuditByOrg    = []byte("audit_by_org")
 	bucketOffers        = []byte("offers")
+	bucketImported      = []byte("imported")
 
 	keySchemaVersion = []byte("schema_version")
 )
@@ -213,6 +214,7 @@ var buckets = [][]byte{
 	bucketMeta, bucketOrgs, bucketUsers, bucketPools, bucketUsersByPhone,
 	bucketAgentsByEndpt, bucketSupervised, bucketSupervisorsOf, bucketDevices,
 	bucketDevicesByUser, bucketAudit, bucketAuditByOrg, bucketOffers,
+	bucketImported,
 }
 
 // get decodes the JSON value at key into v; it reports whether key exists.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -105,8 +106,8 @@ func TestOpen(t *testing.T) {
 		if _, err := db.Orgs(); err != nil {
 			t.Fatal(err)
 		}
-		if v := schemaVersion(t, MustClose(t, db)); v != "1" {
-			t.Fatalf("schema_version = %q, want 1", v)
+		if v := schemaVersion(t, MustClose(t, db)); v != strconv.Itoa(store.SchemaVersion) {
+			t.Fatalf("schema_version = %q, want %d", v, store.SchemaVersion)
 		}
 	})
 	t.Run("Migrate", func(t *testing.T) {
@@ -114,8 +115,8 @@ func TestOpen(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "earshot.db")
 		writeBolt(t, path, func(tx *bolt.Tx) error { return nil })
 		MustClose(t, MustOpenPath(t, path))
-		if v := schemaVersion(t, path); v != "1" {
-			t.Fatalf("schema_version = %q, want 1", v)
+		if v := schemaVersion(t, path); v != strconv.Itoa(store.SchemaVersion) {
+			t.Fatalf("schema_version = %q, want %d", v, store.SchemaVersion)
 		}
 	})
 	t.Run("ErrNewerSchema", func(t *testing.T) {

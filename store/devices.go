@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -16,8 +17,18 @@ const (
 	PlatformIOS     = "ios"
 )
 
-// maxTokenLen bounds a push token; FCM's are about 160 bytes.
-const maxTokenLen = 4096
+// MaxTokenLen bounds a push token; FCM's are about 160 bytes, APNs's 64.
+const MaxTokenLen = 4096
+
+// MaxDevicesPerUser bounds the devices one user has registered. Registering
+// one more forgets the one registered least recently: an app registers at
+// every start, so that is a phone no longer in use (a token rotated, the
+// app removed), and the store stays bounded whatever a client sends.
+const MaxDevicesPerUser = 10
+
+// ErrTokenTaken means the push token is registered to another user.
+var ErrTokenTaken = earshot.Errorf(earshot.ECONFLICT,
+	"this push token is registered to another user; it moves only after that user deregisters it (DELETE /api/v1/devices/{token}), or the app gets a new token")
 
 // Device is a phone a user receives push notifications on.
 type Device struct {
@@ -33,14 +44,17 @@ type Device struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// PutDevice registers a push token for a user. A token registered to
-// another user moves to this one, as when someone else signs in on the
-// phone. It returns EINVALID for an empty or overlong token or an unknown
+// PutDevice registers a push token for a user; registering it again
+// updates the platform and the time. A token registered to another user
+// stays theirs until they deregister it (ErrTokenTaken): knowing a token
+// must not let anyone redirect someone else's notifications. A user's
+// MaxDevicesPerUser+1st device replaces their least recently registered.
+// It returns EINVALID for an empty or overlong token or an unknown
 // platform, and ErrUserNotFound.
 func (db *DB) PutDevice(ctx context.Context, d Device) error {
 	switch {
-	case d.Token == "" || len(d.Token) > maxTokenLen:
-		return earshot.Errorf(earshot.EINVALID, "push token must be 1 to %d bytes long", maxTokenLen)
+	case d.Token == "" || len(d.Token) > MaxTokenLen:
+		return earshot.Errorf(earshot.EINVALID, "push token must be 1 to %d bytes long", MaxTokenLen)
 	case d.Platform != PlatformAndroid && d.Platform != PlatformIOS:
 		return earshot.Errorf(earshot.EINVALID, "platform %q is not one of %s, %s", d.Platform, PlatformAndroid, PlatformIOS)
 	}
@@ -51,8 +65,17 @@ func (db *DB) PutDevice(ctx context.Context, d Device) error {
 		if _, err := getUser(tx, d.User); err != nil {
 			return err
 		}
-		if err := deleteDevice(tx, d.Token); err != nil {
+		var old Device
+		ok, err := get(tx.Bucket(bucketDevices), d.Token, &old)
+		switch {
+		case err != nil:
 			return err
+		case ok && old.User != d.User:
+			return ErrTokenTaken
+		case !ok:
+			if err := evictOldest(tx, d.User, MaxDevicesPerUser-1); err != nil {
+				return err
+			}
 		}
 		if err := put(tx.Bucket(bucketDevices), d.Token, d); err != nil {
 			return err
@@ -127,6 +150,31 @@ func (db *DB) DeleteDevicesOf(ctx context.Context, user string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("delete devices of %s: %w", user, err)
+	}
+	return nil
+}
+
+// evictOldest deletes user's least recently registered devices until at
+// most keep remain.
+func evictOldest(tx *bolt.Tx, user string, keep int) error {
+	tokens := seconds(tx.Bucket(bucketDevicesByUser), user)
+	if len(tokens) <= keep {
+		return nil
+	}
+	ds := make([]Device, 0, len(tokens))
+	for _, tok := range tokens {
+		var d Device
+		if _, err := get(tx.Bucket(bucketDevices), tok, &d); err != nil {
+			return err
+		}
+		d.Token = tok
+		ds = append(ds, d)
+	}
+	slices.SortStableFunc(ds, func(a, b Device) int { return a.UpdatedAt.Compare(b.UpdatedAt) })
+	for _, d := range ds[:len(ds)-keep] {
+		if err := deleteDevice(tx, d.Token); err != nil {
+			return err
+		}
 	}
 	return nil
 }

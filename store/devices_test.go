@@ -3,6 +3,9 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,15 +27,51 @@ func TestDB_PutDevice(t *testing.T) {
 			t.Fatalf("Devices = %+v", ds)
 		}
 	})
-	t.Run("MovesToNewUser", func(t *testing.T) {
+	t.Run("ErrTokenTaken", func(t *testing.T) {
+		// Knowing sara's token does not let gina move it to herself.
 		db := MustImport(t)
 		must(t, db.PutDevice(ctx, store.Device{Token: "shared", User: "sara", Platform: store.PlatformAndroid}))
-		must(t, db.PutDevice(ctx, store.Device{Token: "shared", User: "gina", Platform: store.PlatformAndroid}))
-		if ds, _ := db.Devices(ctx, "sara"); len(ds) != 0 {
-			t.Fatalf("sara still has %+v", ds)
+		err := db.PutDevice(ctx, store.Device{Token: "shared", User: "gina", Platform: store.PlatformIOS})
+		if !errors.Is(err, store.ErrTokenTaken) || earshot.ErrorCode(err) != earshot.ECONFLICT {
+			t.Fatalf("err = %v, want ErrTokenTaken", err)
 		}
-		if ds, _ := db.Devices(ctx, "gina"); len(ds) != 1 || ds[0].User != "gina" {
+		if ds, _ := db.Devices(ctx, "sara"); len(ds) != 1 || ds[0].Platform != store.PlatformAndroid {
+			t.Fatalf("sara has %+v", ds)
+		}
+		if ds, _ := db.Devices(ctx, "gina"); len(ds) != 0 {
 			t.Fatalf("gina has %+v", ds)
+		}
+		// Once sara deregisters it, gina may register it.
+		must(t, db.DeleteDeviceOf(ctx, "sara", "shared"))
+		must(t, db.PutDevice(ctx, store.Device{Token: "shared", User: "gina", Platform: store.PlatformIOS}))
+		if ds, _ := db.Devices(ctx, "gina"); len(ds) != 1 {
+			t.Fatalf("gina has %+v", ds)
+		}
+	})
+	t.Run("AgainIsIdempotent", func(t *testing.T) {
+		db := MustImport(t)
+		must(t, db.PutDevice(ctx, store.Device{Token: "t", User: "sara", Platform: store.PlatformAndroid, UpdatedAt: now.Add(-time.Hour)}))
+		must(t, db.PutDevice(ctx, store.Device{Token: "t", User: "sara", Platform: store.PlatformIOS}))
+		if ds, _ := db.Devices(ctx, "sara"); len(ds) != 1 || ds[0].Platform != store.PlatformIOS || !ds[0].UpdatedAt.Equal(now) {
+			t.Fatalf("sara has %+v", ds)
+		}
+	})
+	t.Run("EvictsLeastRecent", func(t *testing.T) {
+		db := MustImport(t)
+		for i := range store.MaxDevicesPerUser {
+			must(t, db.PutDevice(ctx, store.Device{Token: fmt.Sprintf("t%02d", i), User: "sara", Platform: store.PlatformIOS,
+				UpdatedAt: now.Add(time.Duration(i-100) * time.Minute)}))
+		}
+		// t00 is re-registered (now the most recent): t01 goes.
+		must(t, db.PutDevice(ctx, store.Device{Token: "t00", User: "sara", Platform: store.PlatformIOS}))
+		must(t, db.PutDevice(ctx, store.Device{Token: "new", User: "sara", Platform: store.PlatformIOS}))
+		ds, _ := db.Devices(ctx, "sara")
+		var toks []string
+		for _, d := range ds {
+			toks = append(toks, d.Token)
+		}
+		if len(ds) != store.MaxDevicesPerUser || slices.Contains(toks, "t01") || !slices.Contains(toks, "t00") || !slices.Contains(toks, "new") {
+			t.Fatalf("tokens %v", toks)
 		}
 	})
 	t.Run("ErrUserNotFound", func(t *testing.T) {
@@ -130,5 +169,29 @@ func TestDB_DeleteDeviceOf(t *testing.T) {
 				t.Fatalf("devices of sara = %+v, want gone=%v", ds, tc.wantGone)
 			}
 		})
+	}
+}
+
+// maxFloodDB is what the database file may reach after a device flood
+// (README, "Operating": 1,000 registrations of 4 KB tokens by one user).
+const maxFloodDB = 1 << 20
+
+// One user registering 1,000 tokens of 4 KB keeps MaxDevicesPerUser of
+// them, and the file stays small: bbolt reuses the pages freed.
+func TestDB_PutDevice_Flood(t *testing.T) {
+	ctx := context.Background()
+	db := MustImport(t)
+	pad := strings.Repeat("x", store.MaxTokenLen-8)
+	for i := range 1000 {
+		must(t, db.PutDevice(ctx, store.Device{Token: fmt.Sprintf("%s%08d", pad, i), User: "sara", Platform: store.PlatformAndroid}))
+	}
+	if ds, _ := db.Devices(ctx, "sara"); len(ds) != store.MaxDevicesPerUser {
+		t.Fatalf("%d devices, want %d", len(ds), store.MaxDevicesPerUser)
+	}
+	fi, err := os.Stat(db.Path())
+	must(t, err)
+	t.Logf("database after the flood: %d KiB", fi.Size()>>10)
+	if fi.Size() > maxFloodDB {
+		t.Fatalf("database %d KiB, want at most %d KiB", fi.Size()>>10, maxFloodDB>>10)
 	}
 }

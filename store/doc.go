@@ -20,13 +20,14 @@
 // value encoded as JSON, so a record gains fields without a migration and
 // the file can be read with the bbolt command-line tool:
 //
-//	meta                schema_version → "1" (decimal)
+//	meta                schema_version → "2" (decimal)
 //	orgs                org id → earshot.Organization
 //	users               user id → user, password hash included
 //	pools               pool id → earshot.Pool
 //	offers              offer id → offer, one-time code included
 //	devices             push token → Device
 //	audit               8-byte big-endian sequence → earshot.AuditEntry
+//	imported            kind ("org", "user", "pool"), NUL, id → the entry as the directory file last gave it
 //
 // Indexes are buckets of their own, maintained in the same transaction as
 // the records they point to:
@@ -58,9 +59,12 @@
 // ImportDirectory upserts a parsed directory file (package directory) in
 // one transaction. It is idempotent, reports what it created, changed and
 // left as it was, and never deletes: users and pools missing from the file
-// are listed, and an operator deletes them explicitly. Settings made
-// through the API that the file does not speak for survive an import:
-// a supervisor's phone number, and an organization's features. The unique
+// are listed, and an operator deletes them explicitly. The file wins for a
+// field only when the file changed that field since the last import
+// (bucket imported keeps each entry as last imported), so what was changed
+// through the API — a supervisor's phone number, an organization's
+// features, an operator's edit — survives a restart that imports the same
+// file, and an unchanged plain-text password is never hashed anew. The unique
 // indexes are checked for the whole file at once, so two users swapping
 // numbers is fine, and a conflict fails the import with nothing written.
 //

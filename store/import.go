@@ -20,7 +20,23 @@ type ImportResult struct {
 	// import leaves it alone: deleting is an operator's explicit act
 	// (DeleteUser, DeletePool).
 	NotInFile ImportIDs
+	// Kept lists the fields that kept a stored value other than the
+	// file's, because the file did not change them since the last import
+	// (they were changed through the API).
+	Kept []KeptField
 }
+
+// KeptField names a field of an entry an import left as stored.
+type KeptField struct {
+	Kind  string // "org", "user" or "pool"
+	ID    string
+	Field string // as in the store's JSON: "phone_number", "features"
+}
+
+func (k KeptField) String() string { return k.Kind + " " + k.ID + " " + k.Field }
+
+// maxKeptShown bounds how many kept fields String names.
+const maxKeptShown = 10
 
 // ImportCounts counts the entries of one kind an import created, changed
 // and found as they were.
@@ -53,6 +69,16 @@ func (r ImportResult) String() string {
 	if len(left) > 0 {
 		s += "; not in file (kept): " + strings.Join(left, "; ")
 	}
+	if len(r.Kept) > 0 {
+		names := make([]string, 0, maxKeptShown)
+		for _, k := range r.Kept[:min(len(r.Kept), maxKeptShown)] {
+			names = append(names, k.String())
+		}
+		if more := len(r.Kept) - len(names); more > 0 {
+			names = append(names, fmt.Sprintf("and %d more", more))
+		}
+		s += fmt.Sprintf("; changed through the API, kept (the file wins only for fields it changed since the last import): %s", strings.Join(names, ", "))
+	}
 	return s
 }
 
@@ -63,16 +89,24 @@ func (c ImportCounts) String() string {
 
 // ImportDirectory upserts the organizations, users and pools of a
 // directory file in one transaction, so importing the same file again
-// changes nothing. The file is authoritative for what it says, with two
-// exceptions for settings made later through the API: a user the file
-// gives no phone number keeps the stored one (R9), and an organization
-// the file gives no features keeps the stored ones (R1), so a restart does
-// not undo the operator's switch. Entries missing from the file are kept
-// and listed in ImportResult.NotInFile.
+// changes nothing.
 //
-// Parse hashes plain-text passwords with a fresh salt each time, so users
-// with "password:" count as updated on every import of a re-read file;
-// "password_hash:" entries do not.
+// Precedence, field by field: the file's value wins for a field the file
+// changed since the last import; every other field keeps the stored value.
+// So what was changed through the API (a supervisor's phone number, an
+// organization's features, an operator's edit of a user or pool) survives
+// a restart that imports the same file, and the file still rules whatever
+// the operator changes in it. The store keeps each entry as last imported
+// (bucket imported) to tell. An entry stored before it was ever imported
+// (made through the API, or by an older Earshot) takes the file's
+// non-empty values and keeps its own where the file's are empty.
+//
+// A plain-text password in the file counts as unchanged while the hash
+// imported last (or the stored hash) verifies it, and that hash is kept:
+// a re-read file never re-hashes.
+//
+// Entries missing from the file are kept and listed in
+// ImportResult.NotInFile.
 //
 // It returns EINVALID for an entry the store cannot hold (a bad id, an id
 // listed twice, an unknown org, a member who does not exist), and ECONFLICT,
@@ -85,14 +119,15 @@ func (db *DB) ImportDirectory(ctx context.Context, f *directory.File) (ImportRes
 	var res ImportResult
 	err := db.update(ctx, func(tx *bolt.Tx) error {
 		res = ImportResult{}
+		im := importer{tx: tx, file: f, res: &res}
 		var err error
-		if res.Orgs, err = importOrgs(tx, f.Orgs); err != nil {
+		if res.Orgs, err = im.orgs(); err != nil {
 			return err
 		}
-		if res.Users, err = importUsers(tx, f.Users); err != nil {
+		if res.Users, err = im.users(); err != nil {
 			return err
 		}
-		if res.Pools, err = importPools(tx, f.Pools); err != nil {
+		if res.Pools, err = im.pools(); err != nil {
 			return err
 		}
 		res.NotInFile.Orgs = notIn(tx.Bucket(bucketOrgs), f.Orgs, func(o earshot.Organization) string { return o.ID })
@@ -106,76 +141,118 @@ func (db *DB) ImportDirectory(ctx context.Context, f *directory.File) (ImportRes
 	return res, nil
 }
 
-func importOrgs(tx *bolt.Tx, orgs []earshot.Organization) (ImportCounts, error) {
+// importer is one ImportDirectory's transaction.
+type importer struct {
+	tx   *bolt.Tx
+	file *directory.File
+	res  *ImportResult
+}
+
+// Kinds of entries, as keys of bucket imported and in ImportResult.Kept.
+const (
+	kindOrg  = "org"
+	kindUser = "user"
+	kindPool = "pool"
+)
+
+func (im importer) orgs() (ImportCounts, error) {
 	var n ImportCounts
 	seen := map[string]bool{}
-	for _, o := range orgs {
-		if err := checkNew("org", o.ID, seen); err != nil {
+	for _, o := range im.file.Orgs {
+		if err := checkNew(kindOrg, o.ID, seen); err != nil {
 			return n, err
 		}
-		if old, err := getOrg(tx, o.ID); err == nil && len(o.Features) == 0 {
-			o.Features = old.Features
-		} else if earshot.ErrorCode(err) == earshot.EINTERNAL {
+		old, err := getOrg(im.tx, o.ID)
+		if err != nil && earshot.ErrorCode(err) != earshot.ENOTFOUND {
 			return n, err
 		}
-		if err := upsert(tx.Bucket(bucketOrgs), o.ID, o, &n); err != nil {
+		next, err := mergeImported(im, kindOrg, o.ID, o, found(old, err))
+		if err != nil {
+			return n, err
+		}
+		if err := upsert(im.tx.Bucket(bucketOrgs), o.ID, next, &n); err != nil {
 			return n, err
 		}
 	}
 	return n, nil
 }
 
-func importUsers(tx *bolt.Tx, users []earshot.User) (ImportCounts, error) {
+func (im importer) users() (ImportCounts, error) {
 	var n ImportCounts
 	seen := map[string]bool{}
-	changes := make([]userChange, 0, len(users))
-	for _, u := range users {
-		if err := checkNew("user", u.ID, seen); err != nil {
+	changes := make([]userChange, 0, len(im.file.Users))
+	for _, u := range im.file.Users {
+		if err := checkNew(kindUser, u.ID, seen); err != nil {
 			return n, err
 		}
-		if err := checkUser(tx, u); err != nil {
+		old, err := getUser(im.tx, u.ID)
+		if err != nil && earshot.ErrorCode(err) != earshot.ENOTFOUND {
+			return n, err
+		}
+		prev := found(old, err)
+		fromFile := userRecord(u)
+		fromFile.PasswordHash = im.passwordHash(u, prev)
+		next, err := mergeImported(im, kindUser, u.ID, fromFile, prev)
+		if err != nil {
+			return n, err
+		}
+		if err := checkUser(im.tx, earshot.User(next)); err != nil {
 			if earshot.ErrorCode(err) == earshot.ENOTFOUND {
-				return n, earshot.Errorf(earshot.EINVALID, "user %s: org %q does not exist", u.ID, u.Org)
+				return n, earshot.Errorf(earshot.EINVALID, "user %s: org %q does not exist", u.ID, next.Org)
 			}
 			return n, err
 		}
-		next := userRecord(u)
-		old, err := getUser(tx, u.ID)
-		switch {
-		case err == nil:
-			next.PhoneNumber = orElse(next.PhoneNumber, old.PhoneNumber)
-		case earshot.ErrorCode(err) != earshot.ENOTFOUND:
-			return n, err
-		}
-		changes = append(changes, userChange{old: found(old, err), new: next})
+		changes = append(changes, userChange{old: prev, new: next})
 	}
-	if err := reindex(tx, changes, func(ix userIndex, u userRecord, holder string) error {
+	if err := reindex(im.tx, changes, func(ix userIndex, u userRecord, holder string) error {
 		return earshot.Errorf(earshot.ECONFLICT, "%s %s would be %s both %s and %s", ix.what, ix.show(u), ix.held, holder, u.ID)
 	}); err != nil {
 		return n, err
 	}
 	for _, c := range changes {
-		if err := upsert(tx.Bucket(bucketUsers), c.new.ID, c.new, &n); err != nil {
+		if err := upsert(im.tx.Bucket(bucketUsers), c.new.ID, c.new, &n); err != nil {
 			return n, err
 		}
 	}
 	return n, nil
 }
 
-func importPools(tx *bolt.Tx, pools []earshot.Pool) (ImportCounts, error) {
+// passwordHash is the hash the file gives u: for a plain-text password,
+// the hash imported last or the stored one when either verifies it, so an
+// unchanged password is never hashed anew and reads as unchanged.
+func (im importer) passwordHash(u earshot.User, stored *userRecord) string {
+	var last userRecord
+	if ok, _ := get(im.tx.Bucket(bucketImported), string(pairKey(kindUser, u.ID)), &last); ok && im.file.SamePassword(u.ID, last.PasswordHash) {
+		return last.PasswordHash
+	}
+	if stored != nil && im.file.SamePassword(u.ID, stored.PasswordHash) {
+		return stored.PasswordHash
+	}
+	return u.PasswordHash
+}
+
+func (im importer) pools() (ImportCounts, error) {
 	var n ImportCounts
 	seen := map[string]bool{}
-	for _, p := range pools {
-		if err := checkNew("pool", p.ID, seen); err != nil {
+	for _, p := range im.file.Pools {
+		if err := checkNew(kindPool, p.ID, seen); err != nil {
 			return n, err
 		}
-		if err := checkPool(tx, p); err != nil {
+		old, err := getPool(im.tx, p.ID)
+		if err != nil && earshot.ErrorCode(err) != earshot.ENOTFOUND {
+			return n, err
+		}
+		next, err := mergeImported(im, kindPool, p.ID, p, found(old, err))
+		if err != nil {
+			return n, err
+		}
+		if err := checkPool(im.tx, next); err != nil {
 			if earshot.ErrorCode(err) == earshot.ENOTFOUND {
-				return n, earshot.Errorf(earshot.EINVALID, "pool %s: org %q does not exist", p.ID, p.Org)
+				return n, earshot.Errorf(earshot.EINVALID, "pool %s: org %q does not exist", p.ID, next.Org)
 			}
 			return n, err
 		}
-		if err := upsert(tx.Bucket(bucketPools), p.ID, p, &n); err != nil {
+		if err := upsert(im.tx.Bucket(bucketPools), p.ID, next, &n); err != nil {
 			return n, err
 		}
 	}

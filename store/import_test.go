@@ -88,14 +88,17 @@ func TestDB_ImportDirectory(t *testing.T) {
 		if bob, _ := db.User(ctx, "bob"); bob.PhoneNumber != "+358401111111" {
 			t.Errorf("bob's number = %q, want the one set through the API", bob.PhoneNumber)
 		}
-		if sara, _ := db.UserByPhone(ctx, "+358401234567"); sara.ID != "sara" {
-			t.Errorf("sara's number from the file was not restored")
+		if sara, _ := db.UserByPhone(ctx, "+358402222222"); sara.ID != "sara" {
+			t.Errorf("sara's number set through the API was overwritten by the file's unchanged one")
 		}
-		if _, err := db.UserByPhone(ctx, "+358402222222"); !errors.Is(err, earshot.ErrUserNotFound) {
-			t.Errorf("sara's old number is still indexed: %v", err)
+		if _, err := db.UserByPhone(ctx, "+358401234567"); !errors.Is(err, earshot.ErrUserNotFound) {
+			t.Errorf("the file's number is indexed again: %v", err)
 		}
-		if res.Users != (store.ImportCounts{Updated: 1, Unchanged: 4}) {
+		if res.Users != (store.ImportCounts{Unchanged: 5}) || res.Changed() {
 			t.Errorf("result %v", res)
+		}
+		if !strings.Contains(res.String(), "user sara phone_number") {
+			t.Errorf("String() = %s, want the kept field named", res)
 		}
 	})
 	t.Run("KeepsFeatures", func(t *testing.T) {

@@ -29,6 +29,12 @@ var migrations = [...]func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+	// 1 → 2: each directory entry as last imported, so an import tells the
+	// file's changes from the API's (ImportDirectory).
+	func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists([]byte("imported"))
+		return err
+	},
 }
 
 // migrate brings the database in tx up to SchemaVersion and checks the

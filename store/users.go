@@ -84,6 +84,9 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 		if err := deleteDevicesOf(tx, id); err != nil {
 			return err
 		}
+		if err := forgetImported(tx, kindUser, id); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketUsers).Delete([]byte(id))
 	})
 	if err != nil {
@@ -201,12 +204,12 @@ func reindex(tx *bolt.Tx, changes []userChange, conflict func(ix userIndex, u us
 	return nil
 }
 
-// found returns &u when err is nil: the user existed.
-func found(u userRecord, err error) *userRecord {
+// found returns &v when err is nil: the entry existed.
+func found[T any](v T, err error) *T {
 	if err != nil {
 		return nil
 	}
-	return &u
+	return &v
 }
 
 // orElse returns a, or b when a is empty.

@@ -1,0 +1,140 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// mergeImported decides what an import stores for one entry: fromFile is
+// the file's entry, stored the entry in the store (nil when new). It
+// reads the entry as last imported from bucket imported (the base), merges
+// field by field — the file's value where the file changed the field
+// since the base, the stored value elsewhere — records in im.res the
+// fields that kept a value other than the file's, and remembers fromFile
+// as the new base.
+//
+// Without a base, every field counts as changed in the file except the
+// file's empty ones: the stored value stays for those.
+func mergeImported[T any](im importer, kind, id string, fromFile T, stored *T) (T, error) {
+	key := pairKey(kind, id)
+	imported := im.tx.Bucket(bucketImported)
+	fileJSON, err := json.Marshal(fromFile)
+	if err != nil {
+		return fromFile, fmt.Errorf("encode %s %s: %w", kind, id, err)
+	}
+	base := imported.Get(key)
+	if !bytes.Equal(base, fileJSON) {
+		if err := imported.Put(key, fileJSON); err != nil {
+			return fromFile, err
+		}
+	}
+	if stored == nil {
+		return fromFile, nil
+	}
+	storedJSON, err := json.Marshal(*stored)
+	if err != nil {
+		return fromFile, fmt.Errorf("encode %s %s: %w", kind, id, err)
+	}
+	merged, kept, err := mergeFields(base, fileJSON, storedJSON)
+	if err != nil {
+		return fromFile, fmt.Errorf("merge %s %s: %w", kind, id, err)
+	}
+	for _, f := range kept {
+		im.res.Kept = append(im.res.Kept, KeptField{Kind: kind, ID: id, Field: f})
+	}
+	// The whole of one side comes back as that side, not re-encoded: an
+	// empty list must not turn into null and count as a change.
+	switch {
+	case merged == nil:
+		return *stored, nil
+	case len(kept) == 0:
+		return fromFile, nil
+	}
+	var out T
+	if err := json.Unmarshal(merged, &out); err != nil {
+		return fromFile, fmt.Errorf("merge %s %s: %w", kind, id, err)
+	}
+	return out, nil
+}
+
+// mergeFields merges three JSON objects of one type key by key: a key
+// whose value in file differs from base takes file's, every other key
+// keeps stored's. base nil means no base: file's non-empty values count
+// as changes. Empty values ("", [], {}, null) count as absent. kept lists,
+// sorted, the keys whose result differs from file's; merged is nil when
+// the result is stored's in every key.
+func mergeFields(base, file, stored []byte) (merged []byte, kept []string, err error) {
+	f, err := fieldsOf(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := fieldsOf(stored)
+	if err != nil {
+		return nil, nil, err
+	}
+	b := map[string]json.RawMessage{}
+	if base != nil {
+		if b, err = fieldsOf(base); err != nil {
+			return nil, nil, err
+		}
+	}
+	out := map[string]json.RawMessage{}
+	asStored := true
+	for k := range union(f, s) {
+		if !bytes.Equal(f[k], b[k]) {
+			if f[k] != nil {
+				out[k] = f[k]
+			}
+			asStored = asStored && bytes.Equal(f[k], s[k])
+			continue
+		}
+		if s[k] != nil {
+			out[k] = s[k]
+		}
+		if !bytes.Equal(s[k], f[k]) {
+			kept = append(kept, k)
+		}
+	}
+	slices.Sort(kept)
+	if asStored {
+		return nil, kept, nil
+	}
+	merged, err = json.Marshal(out)
+	return merged, kept, err
+}
+
+// fieldsOf splits a JSON object into its keys' values, dropping empty ones.
+func fieldsOf(obj []byte) (map[string]json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(obj, &m); err != nil {
+		return nil, err
+	}
+	for k, v := range m {
+		switch string(v) {
+		case `""`, `[]`, `{}`, `null`:
+			delete(m, k)
+		}
+	}
+	return m, nil
+}
+
+func union(a, b map[string]json.RawMessage) map[string]bool {
+	keys := make(map[string]bool, len(a)+len(b))
+	for k := range a {
+		keys[k] = true
+	}
+	for k := range b {
+		keys[k] = true
+	}
+	return keys
+}
+
+// forgetImported drops an entry's base, when the entry is deleted: a file
+// that lists it again creates it as new.
+func forgetImported(tx *bolt.Tx, kind, id string) error {
+	return tx.Bucket(bucketImported).Delete(pairKey(kind, id))
+}

@@ -1,0 +1,180 @@
+package store_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/earshot/earshot"
+	"github.com/earshot/earshot/directory"
+	"github.com/earshot/earshot/store"
+)
+
+// The precedence rule of ImportDirectory: the file wins for a field only
+// when the file changed that field since the last import; what was changed
+// through the API stays otherwise.
+func TestDB_ImportDirectory_Precedence(t *testing.T) {
+	ctx := context.Background()
+	t.Run("FileChangeWins", func(t *testing.T) {
+		db := MustImport(t)
+		must(t, db.SetPhoneNumber(ctx, "sara", "+358402222222"))
+		f := testFile()
+		f.Users[0].PhoneNumber = "+358403333333" // the operator changes the file
+		res, err := db.ImportDirectory(ctx, f)
+		must(t, err)
+		if u, _ := db.User(ctx, "sara"); u.PhoneNumber != "+358403333333" {
+			t.Fatalf("sara's number = %q, want the file's new one", u.PhoneNumber)
+		}
+		if res.Users != (store.ImportCounts{Updated: 1, Unchanged: 4}) || len(res.Kept) != 0 {
+			t.Fatalf("result %v", res)
+		}
+		// And the next import of that file keeps a later API change.
+		must(t, db.SetPhoneNumber(ctx, "sara", "+358404444444"))
+		_, err = db.ImportDirectory(ctx, f)
+		must(t, err)
+		if u, _ := db.User(ctx, "sara"); u.PhoneNumber != "+358404444444" {
+			t.Fatalf("sara's number = %q, want the API's", u.PhoneNumber)
+		}
+	})
+	t.Run("FileRemovesNumber", func(t *testing.T) {
+		db, f := MustImport(t), testFile()
+		f.Users[0].PhoneNumber = ""
+		_, err := db.ImportDirectory(ctx, f)
+		must(t, err)
+		if u, _ := db.User(ctx, "sara"); u.PhoneNumber != "" {
+			t.Fatalf("sara's number = %q, want it removed as the file did", u.PhoneNumber)
+		}
+	})
+	t.Run("FeatureSwitchedOffSurvives", func(t *testing.T) {
+		db := MustImport(t)
+		must(t, db.SetFeature(ctx, "acme", earshot.FeatureSupervising, false))
+		_, err := db.ImportDirectory(ctx, testFile())
+		must(t, err)
+		if o, _ := db.Org(ctx, "acme"); o.Has(earshot.FeatureSupervising) {
+			t.Fatal("an import of the unchanged file switched supervising back on")
+		}
+	})
+	t.Run("OperatorEditSurvives", func(t *testing.T) {
+		db := MustImport(t)
+		u, _ := db.User(ctx, "alice")
+		u.Name = "Alice (edited)"
+		must(t, db.PutUser(ctx, u))
+		p, _ := db.Pool(ctx, "sales")
+		p.Members = []string{"alice"}
+		must(t, db.PutPool(ctx, p))
+		res, err := db.ImportDirectory(ctx, testFile())
+		must(t, err)
+		if u, _ := db.User(ctx, "alice"); u.Name != "Alice (edited)" {
+			t.Errorf("alice's name = %q", u.Name)
+		}
+		if p, _ := db.Pool(ctx, "sales"); !slices.Equal(p.Members, []string{"alice"}) {
+			t.Errorf("members = %v", p.Members)
+		}
+		if res.Changed() || len(res.Kept) != 2 {
+			t.Errorf("result %v", res)
+		}
+		// The file renaming her wins, and leaves the other fields alone.
+		f := testFile()
+		f.Users[1].Name = "Alice Renamed"
+		_, err = db.ImportDirectory(ctx, f)
+		must(t, err)
+		if u, _ := db.User(ctx, "alice"); u.Name != "Alice Renamed" || u.Endpoint != "PJSIP/1001" {
+			t.Errorf("alice = %+v", u)
+		}
+	})
+	t.Run("NoBase", func(t *testing.T) {
+		// Made through the API before the file listed it: the file's
+		// non-empty values win, its empty ones keep the stored.
+		db := MustImport(t)
+		must(t, db.PutUser(ctx, earshot.User{ID: "zed", Org: "acme", Name: "Zed", Roles: []string{earshot.RoleSupervisor}, PhoneNumber: "+358405555555"}))
+		f := testFile()
+		f.Users = append(f.Users, earshot.User{ID: "zed", Org: "acme", Name: "Zed Supervisor", Roles: []string{earshot.RoleSupervisor}})
+		_, err := db.ImportDirectory(ctx, f)
+		must(t, err)
+		if u, _ := db.User(ctx, "zed"); u.Name != "Zed Supervisor" || u.PhoneNumber != "+358405555555" {
+			t.Fatalf("zed = %+v", u)
+		}
+	})
+	t.Run("DeletedThenListedAgain", func(t *testing.T) {
+		db := MustImport(t)
+		must(t, db.DeleteUser(ctx, "gus"))
+		res, err := db.ImportDirectory(ctx, testFile())
+		must(t, err)
+		if res.Users.Created != 1 {
+			t.Fatalf("result %v", res)
+		}
+		if u, err := db.User(ctx, "gus"); err != nil || u.Endpoint != "Local/gus@phones" {
+			t.Fatalf("gus = %+v, %v", u, err)
+		}
+	})
+}
+
+// A plain-text password in the file is hashed once: an unchanged file,
+// parsed again (a fresh salt), leaves the stored hash's bytes as they are.
+func TestDB_ImportDirectory_PlainPassword(t *testing.T) {
+	ctx := context.Background()
+	const doc = `
+organizations: [{id: acme, features: [supervising]}]
+users:
+  - {id: sara, org: acme, roles: [supervisor], password: %s}
+`
+	parse := func(password string) *directory.File {
+		t.Helper()
+		f, err := directory.Parse(strings.NewReader(strings.Replace(doc, "%s", password, 1)), "FI", directory.WithBcryptCost(bcrypt.MinCost))
+		must(t, err)
+		return f
+	}
+	db := MustOpen(t)
+	_, err := db.ImportDirectory(ctx, parse("change-me"))
+	must(t, err)
+	first, _ := db.User(ctx, "sara")
+
+	res, err := db.ImportDirectory(ctx, parse("change-me"))
+	must(t, err)
+	again, _ := db.User(ctx, "sara")
+	if again.PasswordHash != first.PasswordHash || res.Changed() {
+		t.Fatalf("re-import re-hashed: %q → %q (%v)", first.PasswordHash, again.PasswordHash, res)
+	}
+
+	// The operator sets another password through the API: the unchanged
+	// file keeps it.
+	h, _ := bcrypt.GenerateFromPassword([]byte("operator-set"), bcrypt.MinCost)
+	again.PasswordHash = string(h)
+	must(t, db.PutUser(ctx, again))
+	_, err = db.ImportDirectory(ctx, parse("change-me"))
+	must(t, err)
+	if u, _ := db.User(ctx, "sara"); u.PasswordHash != string(h) {
+		t.Fatal("the unchanged file overwrote the password set through the API")
+	}
+
+	// A new password in the file wins.
+	_, err = db.ImportDirectory(ctx, parse("new-secret"))
+	must(t, err)
+	if u, _ := db.User(ctx, "sara"); !directory.VerifyPassword(u.PasswordHash, "new-secret") {
+		t.Fatal("the file's new password was not applied")
+	}
+}
+
+// A stored hash that verifies the file's plain-text password stays, even
+// when the last import gave none (or was made before imports were kept).
+func TestDB_ImportDirectory_StoredHashVerifies(t *testing.T) {
+	ctx := context.Background()
+	db := MustImport(t)
+	h, _ := bcrypt.GenerateFromPassword([]byte("change-me"), bcrypt.MinCost)
+	alice, _ := db.User(ctx, "alice")
+	alice.PasswordHash = string(h)
+	must(t, db.PutUser(ctx, alice))
+	f, err := directory.Parse(strings.NewReader(`
+organizations: [{id: acme}]
+users: [{id: alice, org: acme, name: Alice Agent, roles: [agent], endpoint: PJSIP/1001, password: change-me}]
+`), "FI", directory.WithBcryptCost(bcrypt.MinCost))
+	must(t, err)
+	_, err = db.ImportDirectory(ctx, f)
+	must(t, err)
+	if u, _ := db.User(ctx, "alice"); u.PasswordHash != string(h) {
+		t.Fatalf("hash %q, want the stored %q kept", u.PasswordHash, h)
+	}
+}
