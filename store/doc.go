@@ -28,6 +28,11 @@
 //	devices             push token → Device
 //	audit               8-byte big-endian sequence → earshot.AuditEntry
 //	imported            kind ("org", "user", "pool"), NUL, id → the entry as the directory file last gave it
+//	token_versions      user id → 8-byte big-endian sign-in token version (†)
+//	revoked_tokens      user id, NUL, token id → 8-byte big-endian expiry, Unix s (†)
+//
+// (†) Made on first write, like meta/token_key, and read as empty while
+// missing: they need no migration.
 //
 // Indexes are buckets of their own, maintained in the same transaction as
 // the records they point to:

@@ -210,6 +210,10 @@ func (im importer) users() (ImportCounts, error) {
 		return n, err
 	}
 	for _, c := range changes {
+		// A new password, role, scope or organization signs the user out.
+		if err := revokeIfChanged(im.tx, c.old, c.new); err != nil {
+			return n, err
+		}
 		if err := upsert(im.tx.Bucket(bucketUsers), c.new.ID, c.new, &n); err != nil {
 			return n, err
 		}

@@ -17,7 +17,8 @@ import (
 // travels in earshot.User's JSON; SetPhoneNumber clears a number. It
 // returns EINVALID for a bad id or a number not in E.164 form,
 // ErrOrgNotFound, and ECONFLICT when another user has the phone number or
-// the endpoint.
+// the endpoint. A change RevokesTokens names bumps the user's token
+// version in the same transaction.
 func (db *DB) PutUser(ctx context.Context, u earshot.User) error {
 	err := db.update(ctx, func(tx *bolt.Tx) error {
 		if err := checkUser(tx, u); err != nil {
@@ -36,6 +37,9 @@ func (db *DB) PutUser(ctx context.Context, u earshot.User) error {
 		if err := reindex(tx, changes, func(ix userIndex, u userRecord, holder string) error {
 			return earshot.Errorf(earshot.ECONFLICT, "%s %s is already %s user %s", ix.what, ix.show(u), ix.held, holder)
 		}); err != nil {
+			return err
+		}
+		if err := revokeIfChanged(tx, changes[0].old, next); err != nil {
 			return err
 		}
 		return put(tx.Bucket(bucketUsers), u.ID, next)
@@ -63,7 +67,8 @@ func checkUser(tx *bolt.Tx, u earshot.User) error {
 // DeleteUser removes a user along with everything that refers to them:
 // their phone number and endpoint, their pool memberships, both sides of
 // their supervised lists and their devices. Pending offers and the audit
-// trail are left as they are. It returns ErrUserNotFound.
+// trail are left as they are; the user's token version is bumped and kept.
+// It returns ErrUserNotFound.
 func (db *DB) DeleteUser(ctx context.Context, id string) error {
 	err := db.update(ctx, func(tx *bolt.Tx) error {
 		u, err := getUser(tx, id)
@@ -85,6 +90,10 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 			return err
 		}
 		if err := forgetImported(tx, kindUser, id); err != nil {
+			return err
+		}
+		// Their tokens stop working, and stay so if the id is reused.
+		if err := bumpTokenVersion(tx, id); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketUsers).Delete([]byte(id))
