@@ -47,9 +47,11 @@ func (s *Server) importDirectory(c echo.Context) error {
 
 // parseProblem is the 422 for a directory file with problems: one field
 // error per problem, the field naming the entry (`users[2] (alice)`, or
-// "(body)" for the file as a whole) and the detail its line.
+// "(body)" for the file as a whole) and the detail its line. Parse lists
+// at most 50 problems, each shortened, and counts the rest: one more
+// error says how many, so the answer stays small whatever the file.
 func parseProblem(pe *directory.ParseError) *Problem {
-	errs := make([]FieldError, len(pe.Problems))
+	errs := make([]FieldError, len(pe.Problems), len(pe.Problems)+1)
 	for i, pr := range pe.Problems {
 		fe := FieldError{Field: pr.Place, Detail: pr.Message}
 		if fe.Field == "" {
@@ -59,6 +61,9 @@ func parseProblem(pe *directory.ParseError) *Problem {
 			fe.Detail = fmt.Sprintf("line %d: %s", pr.Line, pr.Message)
 		}
 		errs[i] = fe
+	}
+	if pe.More > 0 {
+		errs = append(errs, FieldError{Field: "(body)", Detail: fmt.Sprintf("and %d more problems", pe.More)})
 	}
 	return invalid(errs...)
 }

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -55,7 +56,7 @@ func TestAdminDirectory_Post(t *testing.T) {
 		wantStatus(t, e.raw("POST", "/api/v1/admin/directory", adminToken, "text/yaml; charset=utf-8", directoryFile), http.StatusOK)
 	})
 	t.Run("LargerThanJSONBodies", func(t *testing.T) {
-		// Past the 64 KiB of JSON bodies, within the 1 MiB of files.
+		// Past the 64 KiB of JSON bodies, within the 8 MiB of files.
 		e := newEnv(t)
 		body := directoryFile + strings.Repeat("# padding\n", 20<<10)
 		wantStatus(t, e.do("POST", "/api/v1/admin/directory", adminToken, yamlBody(body)), http.StatusOK)
@@ -88,7 +89,7 @@ users:
 		{"ErrEmpty", "application/yaml", "", 422, []string{"(body): the file is empty"}, "empty"},
 		{"ErrJSON", "application/json", directoryFile, 415, nil, "application/yaml or text/yaml"},
 		{"ErrNoContentType", "", directoryFile, 415, nil, "Content-Type"},
-		{"ErrTooLarge", "application/yaml", directoryFile + strings.Repeat("#", 1<<20), 413, nil, "1024 KiB"},
+		{"ErrTooLarge", "application/yaml", directoryFile + strings.Repeat("#", directory.MaxFileSize), 413, nil, "8192 KiB"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -142,7 +143,7 @@ users:
 	t.Run("ErrTooLargeChunked", func(t *testing.T) {
 		e := newEnv(t)
 		// No Content-Length: the limit applies while reading.
-		body := io.MultiReader(strings.NewReader(directoryFile), strings.NewReader(strings.Repeat("#", 1<<20)))
+		body := io.MultiReader(strings.NewReader(directoryFile), strings.NewReader(strings.Repeat("#", directory.MaxFileSize)))
 		r := httptest.NewRequest("POST", "/api/v1/admin/directory", body)
 		r.ContentLength = -1
 		r.Header.Set("Content-Type", "application/yaml")
@@ -150,11 +151,52 @@ users:
 		before := e.store.snapshot()
 		w := httptest.NewRecorder()
 		e.srv.Handler().ServeHTTP(w, r)
-		if p := wantProblem(t, w, http.StatusRequestEntityTooLarge); !strings.Contains(p.Detail, "1024 KiB") {
+		if p := wantProblem(t, w, http.StatusRequestEntityTooLarge); !strings.Contains(p.Detail, "8192 KiB") {
 			t.Errorf("detail %q", p.Detail)
 		}
 		if e.store.snapshot() != before {
 			t.Error("store changed")
 		}
 	})
+}
+
+// A file with thousands of problems, or aliases that expand it a
+// millionfold, is answered with a bounded problem: 50 field errors and a
+// count of the rest, or one error naming the aliases.
+func TestAdminDirectory_PostBounded(t *testing.T) {
+	var many strings.Builder
+	many.WriteString("organizations: [{id: acme}]\nusers:\n")
+	for i := range 2000 {
+		fmt.Fprintf(&many, "  - {id: u%d, org: acme, roles: [supervisor], passwrd: %s}\n", i, strings.Repeat("x", 400))
+	}
+	var bomb strings.Builder
+	bomb.WriteString(`a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]` + "\n")
+	prev := "a"
+	for _, n := range []string{"b", "c", "d", "e", "f", "g"} {
+		fmt.Fprintf(&bomb, "%s: &%s [%s]\n", n, n, strings.TrimSuffix(strings.Repeat("*"+prev+", ", 10), ", "))
+		prev = n
+	}
+	bomb.WriteString("organizations: [{id: acme}]\nusers: [{id: u, org: acme, roles: *g}]\n")
+	for _, tc := range []struct {
+		name, body string
+		errors     int
+		last       string
+	}{
+		{"ManyProblems", many.String(), 51, "(body): and 1950 more problems"},
+		{"AliasBomb", bomb.String(), 1, "aliases expand"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			w := e.raw("POST", "/api/v1/admin/directory", adminToken, "application/yaml", tc.body)
+			p := wantProblem(t, w, http.StatusUnprocessableEntity)
+			last := p.Errors[len(p.Errors)-1]
+			if len(p.Errors) != tc.errors || !strings.Contains(last.Field+": "+last.Detail, tc.last) {
+				t.Fatalf("%d errors, the last %+v", len(p.Errors), last)
+			}
+			if n := w.Body.Len(); n > 64<<10 {
+				t.Fatalf("answer of %d bytes", n)
+			}
+			t.Logf("answer of %d bytes", w.Body.Len())
+		})
+	}
 }

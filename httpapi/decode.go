@@ -7,20 +7,25 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/earshot/earshot/directory"
 )
 
 // maxBody caps every request body but those of bodyLimits; the largest
 // real one (a sign-in) is a few hundred bytes.
 const maxBody = 64 << 10
 
-// maxDirectoryBody caps an uploaded directory file.
-const maxDirectoryBody = 1 << 20
+// maxDirectoryBody caps an uploaded directory file, as the file read at
+// start is capped.
+const maxDirectoryBody = directory.MaxFileSize
 
 // bodyLimits are the routes ("METHOD /path" as registered) whose bodies may
 // be larger than maxBody.
@@ -35,7 +40,13 @@ func tooLarge(limit int64) *Problem {
 // limitBody refuses a declared oversized body at once and caps an
 // undeclared one (chunked) while it is read. Echo routes before it runs
 // middleware, so c.Path() names the route and picks its limit.
-func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+//
+// A request with a body must also deliver it within cfg.BodyTimeout: the
+// connection's read deadline is set for the body alone (net/http's
+// ReadTimeout would also cut long-lived answers such as the event stream)
+// and cleared once the body has been read, so a slow handler or a long
+// download is not cut either.
+func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
 		limit, ok := bodyLimits[req.Method+" "+c.Path()]
@@ -46,9 +57,50 @@ func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 			return tooLarge(limit)
 		}
 		req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, limit)
+		if req.ContentLength != 0 && req.Body != http.NoBody {
+			rc := http.NewResponseController(c.Response())
+			// An error means a writer without deadlines (a test's
+			// recorder); there is no connection to guard then.
+			if rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout)) == nil {
+				req.Body = &deadlineBody{ReadCloser: req.Body, rc: rc, timeout: s.cfg.BodyTimeout}
+			}
+		}
 		return next(c)
 	}
 }
+
+// deadlineBody clears the connection's read deadline once the body is
+// read to its end, and says what a read that timed out means.
+type deadlineBody struct {
+	io.ReadCloser
+	rc      *http.ResponseController
+	timeout time.Duration
+	done    bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	var ne net.Error
+	switch {
+	case errors.Is(err, io.EOF) && !b.done:
+		b.done = true
+		_ = b.rc.SetReadDeadline(time.Time{})
+	case errors.As(err, &ne) && ne.Timeout():
+		err = &bodyTimeoutError{timeout: b.timeout, err: err}
+	}
+	return n, err
+}
+
+// bodyTimeoutError is a body that did not arrive in time.
+type bodyTimeoutError struct {
+	timeout time.Duration
+	err     error
+}
+
+func (e *bodyTimeoutError) Error() string {
+	return fmt.Sprintf("the request body did not arrive within %s", e.timeout)
+}
+func (e *bodyTimeoutError) Unwrap() error { return e.err }
 
 // decode reads the request body as one JSON object into dst, a pointer to
 // a struct. It rejects other content types, unknown fields and trailing
@@ -87,9 +139,15 @@ func decode(c echo.Context, dst any) error {
 func readBody(c echo.Context) ([]byte, error) {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		var (
+			mbe *http.MaxBytesError
+			bte *bodyTimeoutError
+		)
+		switch {
+		case errors.As(err, &mbe):
 			return nil, tooLarge(mbe.Limit)
+		case errors.As(err, &bte):
+			return nil, newProblem(http.StatusRequestTimeout, "%s; send it at once", bte.Error())
 		}
 		return nil, newProblem(http.StatusBadRequest, "reading the request body: %v", err)
 	}

@@ -6,12 +6,16 @@ import (
 	"slices"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/earshot/earshot"
 )
 
 // platforms are the push platforms a device may register for.
 var platforms = []string{"android", "ios"}
 
-// maxDeviceToken bounds a push token; FCM's are a few hundred bytes.
+// maxDeviceToken bounds a push token; FCM's are a few hundred bytes. The
+// store holds at most 10 per user (store.MaxDevicesPerUser), so one user
+// can make it grow by at most 40 KiB.
 const maxDeviceToken = 4096
 
 type deviceRequest struct {
@@ -30,9 +34,13 @@ func deviceToken(c echo.Context) (string, error) {
 	return tok, nil
 }
 
-// putDevice registers the caller's device for push notifications. A token
-// registered to someone else moves to the caller: the phone changed hands
-// or accounts, and pushes must follow whoever signed in on it.
+// putDevice registers the caller's device for push notifications;
+// registering it again is fine (204). A token registered to someone else
+// is refused with 409 (type …/device-token-taken) until its owner
+// deregisters it: whoever learns a token must not be able to take another
+// user's notifications. An app whose token is taken signs the old user
+// out (DELETE) or asks the push service for a new token. The caller's
+// eleventh device replaces their least recently registered one.
 func (s *Server) putDevice(c echo.Context) error {
 	tok, err := deviceToken(c)
 	if err != nil {
@@ -45,7 +53,11 @@ func (s *Server) putDevice(c echo.Context) error {
 	if !slices.Contains(platforms, req.Platform) {
 		return invalid(FieldError{"platform", fmt.Sprintf("must be android or ios, not %q", req.Platform)})
 	}
-	if err := s.cfg.Store.PutDevice(c.Request().Context(), tok, principalOf(c).user.ID, req.Platform); err != nil {
+	err = s.cfg.Store.PutDevice(c.Request().Context(), tok, principalOf(c).user.ID, req.Platform)
+	switch {
+	case earshot.ErrorCode(err) == earshot.ECONFLICT:
+		return typedProblem(http.StatusConflict, "device-token-taken", "Push token registered to another user", earshot.ErrorMessage(err))
+	case err != nil:
 		return fmt.Errorf("put device: %w", err)
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -15,13 +15,29 @@ func TestDevice_Put(t *testing.T) {
 			t.Errorf("device = %v", got)
 		}
 	})
-	t.Run("MovesToNewUser", func(t *testing.T) {
+	t.Run("AgainIsIdempotent", func(t *testing.T) {
 		e := newEnv(t)
-		e.do("PUT", "/api/v1/devices/t1", e.token("carl"), `{"platform":"ios"}`)
-		wantStatus(t, e.do("PUT", "/api/v1/devices/t1", e.token("sara"), `{"platform":"ios"}`), http.StatusNoContent)
-		if got := e.store.devices["t1"]; got != [2]string{"sara", "ios"} {
+		tok := e.token("carl")
+		wantStatus(t, e.do("PUT", "/api/v1/devices/t1", tok, `{"platform":"ios"}`), http.StatusNoContent)
+		wantStatus(t, e.do("PUT", "/api/v1/devices/t1", tok, `{"platform":"android"}`), http.StatusNoContent)
+		if got := e.store.devices["t1"]; got != [2]string{"carl", "android"} {
 			t.Errorf("device = %v", got)
 		}
+	})
+	t.Run("ErrTakenByAnotherUser", func(t *testing.T) {
+		// Knowing carl's token does not let sara take his notifications.
+		e := newEnv(t)
+		e.do("PUT", "/api/v1/devices/t1", e.token("carl"), `{"platform":"ios"}`)
+		p := wantProblem(t, e.do("PUT", "/api/v1/devices/t1", e.token("sara"), `{"platform":"ios"}`), http.StatusConflict)
+		if p.Type != "https://earshot.dev/problems/device-token-taken" {
+			t.Errorf("type %q", p.Type)
+		}
+		if got := e.store.devices["t1"]; got != [2]string{"carl", "ios"} {
+			t.Errorf("device = %v, want carl's kept", got)
+		}
+		// Once carl deregisters it, sara may register it.
+		wantStatus(t, e.do("DELETE", "/api/v1/devices/t1", e.token("carl"), nil), http.StatusNoContent)
+		wantStatus(t, e.do("PUT", "/api/v1/devices/t1", e.token("sara"), `{"platform":"ios"}`), http.StatusNoContent)
 	})
 	t.Run("ErrPlatform", func(t *testing.T) {
 		e := newEnv(t)

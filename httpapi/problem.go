@@ -147,12 +147,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 	req := c.Request()
 	if c.Response().Committed {
 		// An event stream already sent its headers; nothing to tell.
-		s.log.Debug("error after response started", "request_id", requestID(c), "path", req.URL.Path, "error", err)
+		s.log.Debug("error after response started", "request_id", requestID(c), "path", logPath(req), "error", err)
 		return
 	}
 	p, internal := problemFor(err)
 	if internal {
-		s.log.Error("request failed", "request_id", requestID(c), "method", req.Method, "path", req.URL.Path, "error", err)
+		s.log.Error("request failed", "request_id", requestID(c), "method", req.Method, "path", logPath(req), "error", err)
 	}
 	switch p.Status {
 	case http.StatusNotFound:
@@ -201,7 +201,7 @@ func (s *Server) recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
 				panic(r)
 			}
 			s.log.Error("panic in handler", "request_id", requestID(c), "method", c.Request().Method,
-				"path", c.Request().URL.Path, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				"path", logPath(c.Request()), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			err = newProblem(http.StatusInternalServerError, "internal error")
 		}()
 		return next(c)
