@@ -14,9 +14,9 @@ func schemas() map[string]any {
 			"request_id": describeSchema(str(), "matches X-Request-Id and the server log"),
 			"errors":     array(ref("FieldError")),
 		}),
-		"FieldError":    object([]string{"field", "detail"}, map[string]any{"field": str(), "detail": str()}),
-		"LoginRequest":  closed([]string{"username", "password"}, map[string]any{"username": describeSchema(str(), "the user's id in the directory"), "password": str()}),
-		"LoginResponse": object([]string{"token", "expires_at", "user", "features"}, map[string]any{"token": str(), "expires_at": dateTime(), "user": ref("User"), "features": array(str())}),
+		"FieldError":   object([]string{"field", "detail"}, map[string]any{"field": str(), "detail": str()}),
+		"LoginRequest": closed([]string{"username", "password"}, map[string]any{"username": describeSchema(str(), "the user's id in the directory"), "password": str()}),
+		"LoginResult":  object([]string{"token", "expires_at", "user", "features"}, map[string]any{"token": str(), "expires_at": dateTime(), "user": ref("User"), "features": array(str())}),
 		"User": object([]string{"id", "org", "name", "roles", "phone_number"}, map[string]any{
 			"id": str(), "org": str(), "name": str(), "roles": array(str()), "phone_number": nullable(str()),
 		}),
@@ -51,7 +51,7 @@ func schemas() map[string]any {
 			"sessions": array(ref("Session")), "stale": staleDoc, "stale_reason": staleReasonDoc,
 		}),
 		"AuditEntry": object([]string{"seq", "time", "kind"}, map[string]any{
-			"seq": integer(), "time": dateTime(),
+			"seq": map[string]any{"type": "integer", "format": "int64", "minimum": 1}, "time": dateTime(),
 			"kind": map[string]any{"type": "string", "enum": []string{"connect", "mode", "end", "reject"}},
 			"org":  str(), "session": str(), "supervisor": str(), "agent": str(), "pool": str(),
 			"call_id": str(), "caller": str(), "mode": ref("Mode"), "reason": str(),
@@ -109,18 +109,24 @@ func schemas() map[string]any {
 		}), "the directory file the operator maintains (as for --directory), in YAML"),
 		"Health":  object([]string{"status"}, map[string]any{"status": str()}),
 		"Ready":   object([]string{"ready", "checks"}, map[string]any{"ready": boolean(), "checks": map[string]any{"type": "object", "additionalProperties": str()}}),
-		"OpenAPI": map[string]any{"type": "object", "description": "an OpenAPI 3.1 document"},
+		"OpenAPI": map[string]any{"type": "object", "description": "an OpenAPI 3.0 document"},
 		"CallEvent": object([]string{"agent", "pool", "call_id", "since"}, map[string]any{
 			"agent": str(), "pool": str(), "call_id": str(), "since": dateTime(),
 		}),
 		"OfferEvent": map[string]any{"allOf": []any{ref("Offer"), map[string]any{"type": "object", "properties": map[string]any{
-			"source": map[string]any{"type": "string", "enum": []string{"ad_hoc", "supervised"}},
+			"source": map[string]any{"type": "string", "enum": []string{"ad_hoc", "supervised"},
+				"description": "ad_hoc: the supervisor asked (createListenOffer); supervised: an agent on their list took a call (R8)"},
 		}}}},
 		"OfferWithdrawn": object([]string{"id", "agent", "pool"}, map[string]any{"id": str(), "agent": str(), "pool": str()}),
-		"SessionEvent": map[string]any{"allOf": []any{ref("Session"), map[string]any{"type": "object", "properties": map[string]any{
+		"SessionEvent": map[string]any{"allOf": []any{ref("Session"), object([]string{"actions"}, map[string]any{
 			"actions": describeSchema(array(ref("Mode")), "the modes the supervisor can switch to (R11)"),
 			"reason":  describeSchema(str(), "why it ended (session_ended)"),
-		}}}},
+		})}},
+		// Event is any event's data; the event's name says which (see
+		// streamEvents). anyOf, not oneOf: an offer's data would also
+		// match OfferWithdrawn, whose fields it has.
+		"Event": describeSchema(map[string]any{"anyOf": []any{ref("CallEvent"), ref("OfferEvent"), ref("OfferWithdrawn"), ref("SessionEvent")}},
+			"the data of an event on the stream; its event name says which schema it is"),
 	}
 }
 
@@ -137,10 +143,18 @@ func ref(name string) map[string]any {
 	return map[string]any{"$ref": "#/components/schemas/" + name}
 }
 
-// nullable allows null besides the schema (OpenAPI 3.1 is JSON Schema
-// 2020-12, so "nullable" is gone).
+// nullable allows null besides the schema, the OpenAPI 3.0 way; a $ref
+// takes no siblings there, so it is wrapped in allOf (every nullable $ref
+// here is an object).
 func nullable(s map[string]any) map[string]any {
-	return map[string]any{"oneOf": []any{s, map[string]any{"type": "null"}}}
+	if _, isRef := s["$ref"]; isRef {
+		return map[string]any{"type": "object", "allOf": []any{s}, "nullable": true}
+	}
+	out := map[string]any{"nullable": true}
+	for k, v := range s {
+		out[k] = v
+	}
+	return out
 }
 
 func describeSchema(s map[string]any, description string) map[string]any {
