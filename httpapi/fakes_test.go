@@ -186,6 +186,9 @@ func (f *fakeStore) SupervisedBy(_ context.Context, sup string) ([]string, error
 func (f *fakeStore) PutDevice(_ context.Context, token, user, platform string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if d, ok := f.devices[token]; ok && d[0] != user {
+		return earshot.Errorf(earshot.ECONFLICT, "this push token is registered to another user")
+	}
 	f.devices[token] = [2]string{user, platform}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -17,6 +18,7 @@ import (
 	"github.com/earshot/earshot"
 	"github.com/earshot/earshot/directory"
 	"github.com/earshot/earshot/phone"
+	"github.com/earshot/earshot/push"
 )
 
 // Store is what the API needs of Earshot's store (the methods exist on
@@ -125,6 +127,13 @@ type Config struct {
 	// OnFeatureOff is called after the operator disables supervising for
 	// org, so the caller can end that org's live sessions (R1: at once).
 	OnFeatureOff func(ctx context.Context, org string)
+	// HeaderTimeout is how long a client may take to send a request's
+	// header; default 10 s. Past it the connection is closed.
+	HeaderTimeout time.Duration
+	// BodyTimeout is how long a client may take to send a request body;
+	// default DefaultBodyTimeout. A body that does not arrive in time is
+	// answered 408.
+	BodyTimeout time.Duration
 	// Heartbeat is the interval of the comment lines that keep an event
 	// stream open through proxies; default 15 s.
 	Heartbeat time.Duration
@@ -141,6 +150,10 @@ type Config struct {
 	// duration (event streams excluded: they last as long as the client).
 	Observe func(method, route string, status int, d time.Duration)
 }
+
+// DefaultBodyTimeout is how long a request body may take to arrive: a
+// directory file of 8 MiB over a slow link, with room to spare.
+const DefaultBodyTimeout = 30 * time.Second
 
 // Server serves the health probes and the mobile-app API (docs/design.md §4.4).
 type Server struct {
@@ -181,6 +194,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.HeaderTimeout <= 0 {
+		cfg.HeaderTimeout = 10 * time.Second
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
+	}
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = 15 * time.Second
 	}
@@ -194,7 +213,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{echo: e, cfg: cfg, log: cfg.Log, limiter: newLimiter(loginFailures, loginWindow)}
 	s.streams, s.endStreams = context.WithCancel(context.Background())
 	e.HTTPErrorHandler = s.handleError
-	e.Use(withRequestID, s.accessLog, s.recoverPanic, limitBody)
+	e.Use(withRequestID, s.accessLog, s.recoverPanic, s.limitBody)
 	s.routes()
 	return s, nil
 }
@@ -287,7 +306,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		d := time.Since(start)
 		s.log.Debug("http request", "request_id", requestID(c), "method", c.Request().Method,
-			"path", c.Request().URL.Path, "status", c.Response().Status, "duration", d)
+			"path", logPath(c.Request()), "status", c.Response().Status, "duration", d)
 		if route := c.Path(); s.cfg.Observe != nil && route != "/api/v1/events" {
 			if route == "" {
 				route = "unmatched"
@@ -298,16 +317,43 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// logPath is a request's path as logs show it: the push token of
+// /api/v1/devices/{token} is shortened to its last characters
+// (push.TokenTail), as everywhere in the logs.
+func logPath(req *http.Request) string {
+	const devices = "/api/v1/devices/"
+	if tok, ok := strings.CutPrefix(req.URL.Path, devices); ok && tok != "" {
+		return devices + push.TokenTail(tok)
+	}
+	return req.URL.Path
+}
+
+// httpServer is the server Serve runs. Headers must arrive within
+// cfg.HeaderTimeout and a body within cfg.BodyTimeout (limitBody sets
+// that per request); an idle connection closes after two minutes. No
+// ReadTimeout or WriteTimeout: they would cut /api/v1/events, which
+// streams for as long as the client stays (heartbeats find dead
+// connections), and a backup, which takes as long as the database does.
+func (s *Server) httpServer() *http.Server {
+	return &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: s.cfg.HeaderTimeout,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}
+}
+
+// maxHeaderBytes bounds a request's header (net/http answers 431 past
+// it); a device route's path holds a push token of up to 4 KiB, escaped.
+const maxHeaderBytes = 64 << 10
+
 // Serve listens on addr until ctx ends, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	// No read or write timeout: /api/v1/events streams for as long as
-	// the client stays (heartbeats find dead connections), a backup for as
-	// long as the database takes to copy, and bodies are capped (limitBody).
-	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := s.httpServer()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info("http listening", "addr", ln.Addr().String())

@@ -132,6 +132,9 @@ func (n *Notifier) notify(ctx context.Context, user string, m Message) {
 		return
 	}
 	if len(devices) == 0 {
+		// Said at info with push in log mode, where this line is what
+		// the demo's reader looks for (README, "Try it").
+		n.cfg.Log.Log(ctx, n.noDeviceLevel(), "push: no device registered; notification not sent", "user", user, "type", m.Type)
 		return
 	}
 	msgs := make([]Message, len(devices))
@@ -278,8 +281,18 @@ func (n *Notifier) removeToken(ctx context.Context, m Message, why error) {
 // TokenTail shortens a push token for logs: tokens are credentials of a
 // sort, and the end is enough to tell devices apart.
 func TokenTail(token string) string {
-	if len(token) <= 8 {
-		return token
+	// Real tokens are 64 characters and more; a short one (tests, a
+	// mistake) still shows no more than half of itself.
+	n := min(8, len(token)/2)
+	return "…" + token[len(token)-n:]
+}
+
+// noDeviceLevel is the level of "no device registered": info with push in
+// log mode, where the log is the only place a notification shows, debug
+// with FCM, where a supervisor without the app is ordinary.
+func (n *Notifier) noDeviceLevel() slog.Level {
+	if _, ok := n.cfg.Sender.(LogSender); ok {
+		return slog.LevelInfo
 	}
-	return "…" + token[len(token)-8:]
+	return slog.LevelDebug
 }
