@@ -214,7 +214,7 @@ users:
 `, []string{
 			`line 4: users[0] (a): password_hash is not a valid bcrypt hash`,
 			`line 5: users[1] (b): password_hash is not a valid argon2id hash (parameters "m=1,t=1" are not m=…,t=…,p=…)`,
-			`line 6: users[2] (c): password_hash is not a valid argon2id hash (parameters "m=4294967295,t=1,p=1" exceed m=1048576 or t=64)`,
+			`line 6: users[2] (c): password_hash is not a valid argon2id hash (parameters "m=4294967295,t=1,p=1" exceed m=262144, t=16 or p=16)`,
 			`line 7: users[3] (d): password is longer than 72 bytes`,
 		}},
 	} {
