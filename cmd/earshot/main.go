@@ -6,6 +6,7 @@
 //	earshot [flags] config check             validate the configuration and print it (secrets hidden)
 //	earshot [flags] backup FILE              write a consistent copy of the store (also while earshot runs)
 //	earshot [flags] directory import FILE    import a YAML directory file (idempotent)
+//	earshot help                             the usage (also -h, and --help after a command)
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -50,8 +52,16 @@ func main() {
 // run is main without the process: it returns instead of exiting.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := LoadConfig(args, getenv)
-	if err != nil {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return usageError{err}
+	case err != nil && (helpAsked(args) || slices.Contains(args, "help")):
+		// Help even when the configuration is broken: it may be why.
+		return usageError{helpError{}}
+	case err != nil:
 		return err
+	case helpAsked(cfg.Args):
+		return usageError{helpError{}}
 	}
 	switch args := cfg.Args; {
 	case len(args) == 0:
@@ -75,6 +85,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer m.Close()
 	return m.Run(ctx)
+}
+
+// commandsUsage follows the flags in the usage.
+const commandsUsage = `
+Commands:
+  (none)                   run the server
+  config check             validate the configuration and print it (secrets hidden)
+  backup FILE              write a consistent copy of the store (also while earshot runs)
+  directory import FILE    import a YAML directory file; a field set through the API
+                           stays until the file changes that field
+  help                     this text (also -h, and --help after a command)`
+
+// usageError is the answer to a request for help: the flags' usage
+// (helpError) and the commands. main prints it to stdout and exits 0.
+type usageError struct{ flags error }
+
+func (e usageError) Error() string { return strings.TrimRight(e.flags.Error(), "\n") + "\n" + commandsUsage }
+func (e usageError) Unwrap() error { return e.flags }
+
+// helpAsked reports whether args ask for help: "help" first, or -h,
+// -help or --help anywhere (after a command, where the flag package
+// does not look).
+func helpAsked(args []string) bool {
+	if len(args) > 0 && args[0] == "help" {
+		return true
+	}
+	return slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "-help" || a == "--help" })
 }
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
