@@ -20,8 +20,52 @@ type Session struct {
 // SessionEvent tells that a session started, changed mode or ended.
 type SessionEvent struct {
 	Session Session
-	Kind    string // "started", "mode_changed", "ended"
-	Reason  string // why it ended, for "ended"
+	Kind    string    // "started", "mode_changed", "ended"
+	Reason  EndReason // why it ended, for "ended"
+}
+
+// EndReason says who or what ended a session. The values travel into push
+// messages (the "reason" field), the event stream and the audit log, so
+// they are stable codes; Text gives the words a person reads.
+type EndReason string
+
+// Why a session ended.
+const (
+	// EndSupervisorHungUp: the supervisor's own phone hung up.
+	EndSupervisorHungUp EndReason = "supervisor_hung_up"
+	// EndHungUp: the supervisor hung up through the API or the console.
+	EndHungUp EndReason = "hung_up"
+	// EndCallEnded: the agent's service call ended (customer or agent hung up).
+	EndCallEnded EndReason = "call_ended"
+	// EndFeatureOff: an administrator turned supervising off for the
+	// organization (R1).
+	EndFeatureOff EndReason = "feature_off"
+	// EndAccessRevoked: the supervisor may no longer supervise this call:
+	// the account was deleted, the role or the pool taken away, or the
+	// password changed.
+	EndAccessRevoked EndReason = "access_revoked"
+	// EndShutdown: Earshot is stopping.
+	EndShutdown EndReason = "shutdown"
+	// EndFailed: Asterisk refused or lost part of the session.
+	EndFailed EndReason = "failed"
+)
+
+var endText = map[EndReason]string{
+	EndSupervisorHungUp: "you hung up",
+	EndHungUp:           "you hung up",
+	EndCallEnded:        "the call ended",
+	EndFeatureOff:       "an administrator turned supervising off",
+	EndAccessRevoked:    "your access to this call was withdrawn",
+	EndShutdown:         "Earshot restarted",
+	EndFailed:           "the connection to the call failed",
+}
+
+// Text says in a person's words who or what ended the session.
+func (r EndReason) Text() string {
+	if t, ok := endText[r]; ok {
+		return t
+	}
+	return string(r)
 }
 
 // Session event kinds.
@@ -41,6 +85,10 @@ type Supervising interface {
 	// Hangup ends a session and hangs up the supervisor's call. Returns
 	// ErrSessionNotFound.
 	Hangup(ctx context.Context, sessionID string) error
+	// EndWhere ends every connected session for which match is true, for
+	// reason, each as if hung up through the API (the supervisor's call
+	// hears the end and is hung up), and returns how many it ended.
+	EndWhere(ctx context.Context, match func(Session) bool, reason EndReason) int
 	// Subscribe delivers session events until ctx ends.
 	Subscribe(ctx context.Context) <-chan SessionEvent
 }

@@ -58,6 +58,9 @@ type Config struct {
 type App struct {
 	cfg     Config
 	client  *Client
+	ast     asterisk // client, or a fake in the state machine's tests
+	// snoopWait bounds the wait for a new snoop to enter Stasis.
+	snoopWait time.Duration
 	stream  *Stream
 	tracker *Tracker
 	log     *slog.Logger
@@ -119,7 +122,9 @@ func New(cfg Config) (*App, error) {
 		sessFeed:  feed.New[earshot.SessionEvent](256),
 		reconcile: make(chan struct{}, 1),
 		started:   time.Now(),
+		snoopWait: 5 * time.Second,
 	}
+	a.ast = a.client
 	s, err := newEventStream(a.client.base, cfg.App, cfg.User, cfg.Password, cfg.Log)
 	if err != nil {
 		return nil, err
@@ -320,7 +325,7 @@ func (a *App) background(f func(ctx context.Context)) {
 
 func (a *App) hangupOrphan(id string) {
 	a.background(func(ctx context.Context) {
-		if err := a.client.Hangup(ctx, id); err != nil {
+		if err := a.ast.Hangup(ctx, id); err != nil && !IsNotFound(err) {
 			a.log.Error("hang up orphan channel", "channel", id, "error", err)
 		}
 	})
@@ -373,24 +378,24 @@ func (a *App) Hangup(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return s.command(ctx, command{hangup: true})
+	return s.command(ctx, command{hangup: true, reason: earshot.EndHungUp})
 }
 
-// HangupOrg ends every live session of an organization's supervisors,
-// for when the operator turns supervising off (R1: at once). It returns
-// how many sessions it ended.
-func (a *App) HangupOrg(ctx context.Context, org string) int {
+// EndWhere implements earshot.Supervising: for revocations (R1: turning
+// supervising off ends sessions at once; so does deleting a supervisor or
+// narrowing what they may supervise).
+func (a *App) EndWhere(ctx context.Context, match func(earshot.Session) bool, reason earshot.EndReason) int {
 	a.mu.Lock()
 	var targets []*session
 	for _, s := range a.sessions {
-		if info := s.info.Load(); info != nil && info.Org == org {
+		if info := s.info.Load(); info != nil && match(*info) {
 			targets = append(targets, s)
 		}
 	}
 	a.mu.Unlock()
 	n := 0
 	for _, s := range targets {
-		if err := s.command(ctx, command{hangup: true}); err == nil {
+		if err := s.command(ctx, command{hangup: true, reason: reason}); err == nil {
 			n++
 		}
 	}

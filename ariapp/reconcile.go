@@ -94,11 +94,16 @@ const orphanAge = 3 * time.Second
 func (a *App) Reconcile(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	channels, err := a.client.Channels(ctx)
+	// The listing is a snapshot taken some time after this moment; a
+	// session registered (or connected) after it may be missing from it
+	// without being gone. Judging those once took a live supervisor's
+	// leg for hung up (under SIP load, a sweep slow to answer).
+	listed := time.Now()
+	channels, err := a.ast.Channels(ctx)
 	if err != nil {
 		return err
 	}
-	bridges, err := a.client.Bridges(ctx)
+	bridges, err := a.ast.Bridges(ctx)
 	if err != nil {
 		return err
 	}
@@ -113,7 +118,7 @@ func (a *App) Reconcile(ctx context.Context) error {
 	var ends []func()
 	for id, s := range a.sessions {
 		owned[id] = true
-		if !live[s.channel] {
+		if !live[s.channel] && s.born.Before(listed) {
 			ends = append(ends, func() { s.inbox.put(&ari.StasisEnd{Channel: ari.ChannelData{ID: s.channel}}) })
 		}
 	}
@@ -128,7 +133,7 @@ func (a *App) Reconcile(ctx context.Context) error {
 	}
 	// Sessions follow the agent leg; tell those whose leg is gone.
 	for _, s := range a.sessionsOnCalls() {
-		if !live[s.callID] {
+		if !live[s.callID] && s.connected.Before(listed) {
 			s.s.inbox.put(&ari.ChannelDestroyed{Channel: ari.ChannelData{ID: s.callID}})
 			fixed++
 		}
@@ -141,7 +146,7 @@ func (a *App) Reconcile(ctx context.Context) error {
 	for _, b := range bridges {
 		if a.isOurs(b.ID) && !owned[a.sessionOf(b.ID)] {
 			a.log.Info("removing orphan bridge", "bridge", b.ID)
-			if err := a.client.DeleteBridge(ctx, b.ID); err != nil {
+			if err := a.ast.DeleteBridge(ctx, b.ID); err != nil {
 				a.log.Error("delete orphan bridge", "bridge", b.ID, "error", err)
 			}
 			fixed++
@@ -152,7 +157,7 @@ func (a *App) Reconcile(ctx context.Context) error {
 	// this run started" means the same on both clocks. Unknown, assume a
 	// skew as large as orphanAge.
 	now, started := time.Now(), a.started.Add(-orphanAge)
-	if ast, err := a.client.Clock(ctx); err == nil {
+	if ast, err := a.ast.Clock(ctx); err == nil {
 		skew := time.Since(now) // the request's own time, an error margin
 		now, started = ast, a.started.Add(ast.Sub(time.Now())-skew-100*time.Millisecond)
 	}
@@ -181,8 +186,9 @@ func (a *App) Reconcile(ctx context.Context) error {
 }
 
 type sessionCall struct {
-	s      *session
-	callID string
+	s         *session
+	callID    string
+	connected time.Time
 }
 
 func (a *App) sessionsOnCalls() []sessionCall {
@@ -191,7 +197,7 @@ func (a *App) sessionsOnCalls() []sessionCall {
 	var out []sessionCall
 	for _, s := range a.sessions {
 		if info := s.info.Load(); info != nil {
-			out = append(out, sessionCall{s, info.CallID})
+			out = append(out, sessionCall{s, info.CallID, info.StartedAt})
 		}
 	}
 	return out
@@ -223,7 +229,7 @@ func (a *App) noticeAndHangup(id string) {
 		if err != nil {
 			a.log.Warn("play notice to leftover supervisor leg", "channel", id, "error", err)
 		}
-		if err := a.client.Hangup(ctx, id); err != nil {
+		if err := a.ast.Hangup(ctx, id); err != nil {
 			a.log.Error("hang up leftover supervisor leg", "channel", id, "error", err)
 		}
 	})

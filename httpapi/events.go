@@ -131,7 +131,7 @@ func (s *Server) events(c echo.Context) error {
 				continue
 			}
 			name = sessionEventNames[ev.Kind]
-			data = sessionEventJSON{sessionJSON: newSessionJSON(ev.Session), Actions: ev.Session.Mode.Others(), Reason: ev.Reason}
+			data = sessionEventJSON{sessionJSON: newSessionJSON(ev.Session), Actions: ev.Session.Mode.Others(), Reason: string(ev.Reason)}
 		}
 		if !s.mayStream(ctx, p) {
 			return nil

@@ -1,8 +1,9 @@
 // Package offers binds supervisors to agents' live service calls for a
 // limited time (R7, R8). A call from the supervisor's number to the
 // supervising number within that time connects to exactly that call; no
-// offer, no audio. Offers are single-use: connecting consumes the offer,
-// so a leaked dial link cannot be used twice.
+// offer, no audio. Offers are single-use: a call claims the offer before
+// it connects and consumes it once connected, so a leaked dial link (or
+// several calls placed at the same moment) cannot connect twice.
 package offers
 
 import (
@@ -25,6 +26,7 @@ var (
 	ErrNoOffer = earshot.Errorf(earshot.ENOTFOUND, "no listen offer")
 	ErrExpired = earshot.Errorf(earshot.ECONFLICT, "the listen offer expired")
 	ErrBadCode = earshot.Errorf(earshot.EFORBIDDEN, "wrong one-time code")
+	ErrClaimed = earshot.Errorf(earshot.ECONFLICT, "the listen offer is in use by another call")
 )
 
 // Config configures a Service.
@@ -62,6 +64,7 @@ type Store interface {
 type entry struct {
 	offer    earshot.Offer
 	attempts int
+	claimed  bool // a supervising call is connecting with it
 }
 
 // Service makes, finds and withdraws offers. Safe for concurrent use.
@@ -215,9 +218,11 @@ func (s *Service) Offer(ctx context.Context, supervisor, agent, source string) (
 				return o, nil
 			}
 			e.offer.ExpiresAt = now.Add(s.cfg.TTL)
-			o := e.offer
+			o, claimed := e.offer, e.claimed
 			s.mu.Unlock()
-			s.keep(ctx, o)
+			if !claimed { // a claimed offer stays out of the store (Claim)
+				s.keep(ctx, o)
+			}
 			s.feed.Publish(earshot.OfferEvent{Offer: o, Source: source})
 			return o, nil
 		}
@@ -240,10 +245,14 @@ func (s *Service) Offer(ctx context.Context, supervisor, agent, source string) (
 }
 
 // Resolve returns the supervisor's newest offer if it is still valid:
-// ErrNoOffer, or ErrExpired.
+// ErrNoOffer, or ErrExpired. It does not claim it.
 func (s *Service) Resolve(supervisor string) (earshot.Offer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.resolveLocked(supervisor)
+}
+
+func (s *Service) resolveLocked(supervisor string) (earshot.Offer, error) {
 	e := s.byID[s.latest[supervisor]]
 	switch {
 	case e == nil:
@@ -252,6 +261,45 @@ func (s *Service) Resolve(supervisor string) (earshot.Offer, error) {
 		return e.offer, ErrExpired
 	}
 	return e.offer, nil
+}
+
+// Claim takes the supervisor's newest valid offer for one supervising
+// call: until Release or Consume, every other call finds no offer
+// (ErrClaimed), so concurrent calls on one offer connect at most once.
+// The offer leaves the store at once: should Earshot die while the call
+// connects, the offer is spent rather than usable a second time.
+func (s *Service) Claim(ctx context.Context, supervisor string) (earshot.Offer, error) {
+	s.mu.Lock()
+	o, err := s.resolveLocked(supervisor)
+	if err == nil {
+		e := s.byID[o.ID]
+		if e.claimed {
+			err = ErrClaimed
+		}
+		e.claimed = true
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return o, err
+	}
+	s.forget(ctx, o.ID)
+	return o, nil
+}
+
+// Release gives back a claimed offer whose call did not connect (a wrong
+// code, a failed connect), so the supervisor can call again while it is
+// valid.
+func (s *Service) Release(ctx context.Context, offerID string) {
+	s.mu.Lock()
+	e := s.byID[offerID]
+	if e == nil || !e.claimed {
+		s.mu.Unlock()
+		return
+	}
+	e.claimed = false
+	o := e.offer
+	s.mu.Unlock()
+	s.keep(ctx, o)
 }
 
 // CheckCode verifies a one-time code for an offer. After MaxCodeAttempts
@@ -279,7 +327,7 @@ func (s *Service) CheckCode(offerID, code string) error {
 	return ErrBadCode
 }
 
-// Consume removes an offer once it has been used to connect.
+// Consume removes an offer once its claiming call has connected.
 func (s *Service) Consume(offerID string) {
 	s.mu.Lock()
 	s.removeLocked(offerID)

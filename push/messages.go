@@ -85,9 +85,9 @@ func (b *builder) session(ctx context.Context, ev earshot.SessionEvent) Message 
 	}
 	if ev.Kind == earshot.SessionEnded {
 		data["type"] = TypeSessionEnded
-		data["reason"] = ev.Reason
+		data["reason"] = string(ev.Reason)
 		return b.message(data, s.CallID, CategoryInfo, infoTTL,
-			"Supervising ended", fmt.Sprintf("%s: %s.", agent, ev.Reason))
+			"Supervising ended", fmt.Sprintf("%s: %s.", agent, ev.Reason.Text()))
 	}
 	others := make([]string, 0, 2)
 	for _, m := range s.Mode.Others() {

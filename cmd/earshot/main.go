@@ -208,7 +208,7 @@ func (m *Main) build(ctx context.Context) error {
 		Metrics: m.metrics.Handler(), Observe: m.metrics.ObserveAPI,
 		Console: web.FS,
 		OnFeatureOff: func(ctx context.Context, org string) {
-			n := m.app.HangupOrg(ctx, org)
+			n := m.app.EndWhere(ctx, func(s earshot.Session) bool { return s.Org == org }, earshot.EndFeatureOff)
 			log.Info("supervising turned off; sessions ended", "org", org, "sessions", n)
 		},
 	})

@@ -1,0 +1,452 @@
+package ariapp
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v6"
+
+	"github.com/earshot/earshot"
+)
+
+func TestSession_ConnectsInListen(t *testing.T) {
+	b := newBench(t, benchOpts{tone: ToneConnect})
+	s := b.connected()
+	if s.Mode != earshot.ModeListen || s.Agent != "alice" || s.CallID != agentLeg {
+		t.Fatalf("session %+v", s)
+	}
+	calls := strings.Join(b.ast.Calls(), "\n")
+	for _, want := range []string{"snoop agent1", "whisper=out", "mute ", "absorb ", "add ", "spy=none whisper=out"} {
+		if !strings.Contains(calls, want) {
+			t.Errorf("no %q in calls:\n%s", want, calls)
+		}
+	}
+	if b.ast.count("play ") != 1 {
+		t.Errorf("agent tone played %d times, want 1", b.ast.count("play "))
+	}
+	if _, err := b.offers.Resolve("sara"); err == nil {
+		t.Error("offer still valid after connecting: single use")
+	}
+	b.ast.feed(stasisEnd(supLeg))
+	if r := b.ended(); r != earshot.EndSupervisorHungUp {
+		t.Fatalf("ended: %s", r)
+	}
+	b.clean(supLeg)
+}
+
+// Only the supervisor's own leg steers (issue: the agent's keypad put the
+// supervisor in barge).
+func TestSession_KeysOfOtherLegsDoNotSteer(t *testing.T) {
+	for _, start := range []earshot.Mode{earshot.ModeListen, earshot.ModeWhisper} {
+		for _, leg := range []string{agentLeg, custLeg, "other-session-leg"} {
+			t.Run(string(start)+"/"+leg, func(t *testing.T) {
+				b := newBench(t, benchOpts{})
+				s := b.connected()
+				if err := b.app.SetMode(context.Background(), s.ID, start); err != nil {
+					t.Fatal(err)
+				}
+				if start != earshot.ModeListen {
+					b.next() // mode_changed
+				}
+				before := len(b.ast.Calls())
+				// The snoop is routed to the session too: its keys count as
+				// the agent's.
+				snoop := b.app.objectID(s.ID, "snoop", 1)
+				for _, d := range []string{"4", "5", "6"} {
+					b.ast.feed(dtmf(leg, d), dtmf(snoop, d))
+				}
+				// A key of the supervisor's proves the queue was worked through.
+				b.ast.feed(dtmf(supLeg, "#"))
+				time.Sleep(50 * time.Millisecond)
+				if got := b.mode(s.ID); got != start {
+					t.Fatalf("mode %s after keys from %s, want %s", got, leg, start)
+				}
+				if after := b.ast.Calls()[before:]; len(after) != 0 {
+					t.Fatalf("keys from %s made calls: %q", leg, after)
+				}
+				select {
+				case ev := <-b.events:
+					t.Fatalf("event %s after keys from %s", ev.Kind, leg)
+				default:
+				}
+			})
+		}
+	}
+}
+
+func TestSession_SupervisorKeysSwitch(t *testing.T) {
+	b := newBench(t, benchOpts{})
+	b.connected()
+	for _, tc := range []struct {
+		key  string
+		want earshot.Mode
+	}{{"5", earshot.ModeWhisper}, {"6", earshot.ModeBarge}, {"4", earshot.ModeListen}, {"6", earshot.ModeBarge}, {"5", earshot.ModeWhisper}} {
+		b.ast.feed(dtmf(supLeg, tc.key))
+		if ev := b.next(); ev.Kind != earshot.SessionModeChanged || ev.Session.Mode != tc.want {
+			t.Fatalf("key %s: %s %s, want %s", tc.key, ev.Kind, ev.Session.Mode, tc.want)
+		}
+	}
+	// Duplicate keys: no change, no event, no call.
+	before := len(b.ast.Calls())
+	b.ast.feed(dtmf(supLeg, "5"), dtmf(supLeg, "5"))
+	b.ast.feed(stasisEnd(supLeg), stasisEnd(supLeg), destroyed(supLeg))
+	if r := b.ended(); r != earshot.EndSupervisorHungUp {
+		t.Fatalf("ended: %s", r)
+	}
+	for _, c := range b.ast.Calls()[before:] {
+		if strings.HasPrefix(c, "unmute") || strings.HasPrefix(c, "snoop") {
+			t.Errorf("duplicate key made %q", c)
+		}
+	}
+	b.clean(supLeg)
+	select {
+	case ev := <-b.events:
+		t.Fatalf("a second %s after the end", ev.Kind)
+	default:
+	}
+}
+
+// During each kind of switch, each party hangs up or a key arrives in the
+// same batch as the event the switch waits for: nothing is lost, and the
+// session ends (or switches again) as soon as the switch completes.
+func TestSession_EventsDuringSwitches(t *testing.T) {
+	type party struct {
+		name   string
+		events func(s earshot.Session) []ari.Event
+		reason earshot.EndReason
+	}
+	parties := []party{
+		{"supervisor", func(earshot.Session) []ari.Event { return []ari.Event{stasisEnd(supLeg)} }, earshot.EndSupervisorHungUp},
+		{"agent", func(earshot.Session) []ari.Event { return []ari.Event{destroyed(agentLeg)} }, earshot.EndCallEnded},
+		// The customer hanging up ends the agent leg; the spy snoop goes
+		// with it, and may be heard of first.
+		{"customer", func(s earshot.Session) []ari.Event {
+			return []ari.Event{stasisEnd(s.CallID + "-snoop-placeholder"), destroyed(agentLeg)}
+		}, earshot.EndCallEnded},
+	}
+	switches := []struct {
+		name     string
+		from, to earshot.Mode
+		at       string // the call during which the events arrive
+	}{
+		{"listen→whisper", earshot.ModeListen, earshot.ModeWhisper, "unmute"},
+		{"whisper→listen", earshot.ModeWhisper, earshot.ModeListen, "mute"},
+		{"whisper→barge", earshot.ModeWhisper, earshot.ModeBarge, "snoop"},
+		{"barge→listen", earshot.ModeBarge, earshot.ModeListen, "snoop"},
+		{"barge→listen, at add", earshot.ModeBarge, earshot.ModeListen, "add"},
+	}
+	for _, sw := range switches {
+		for _, p := range parties {
+			t.Run(sw.name+"/"+p.name+" hangs up", func(t *testing.T) {
+				b := newBench(t, benchOpts{})
+				s := b.connected()
+				b.toMode(s.ID, sw.from)
+				armed := true
+				b.ast.before = func(call string) bool {
+					if armed && strings.HasPrefix(call, sw.at+" ") {
+						armed = false
+						b.ast.feed(p.events(s)...)
+					}
+					return false
+				}
+				_ = b.app.SetMode(context.Background(), s.ID, sw.to)
+				if r := b.ended(); r != p.reason {
+					t.Fatalf("ended: %s, want %s", r, p.reason)
+				}
+				b.clean(supLeg)
+			})
+		}
+		t.Run(sw.name+"/supervisor key", func(t *testing.T) {
+			b := newBench(t, benchOpts{})
+			s := b.connected()
+			b.toMode(s.ID, sw.from)
+			armed := true
+			b.ast.before = func(call string) bool {
+				if armed && strings.HasPrefix(call, sw.at+" ") {
+					armed = false
+					b.ast.feed(dtmf(supLeg, "6"), dtmf(agentLeg, "4"))
+				}
+				return false
+			}
+			if err := b.app.SetMode(context.Background(), s.ID, sw.to); err != nil {
+				t.Fatal(err)
+			}
+			if ev := b.next(); ev.Session.Mode != sw.to {
+				t.Fatalf("first change to %s, want %s", ev.Session.Mode, sw.to)
+			}
+			if sw.to != earshot.ModeBarge {
+				if ev := b.next(); ev.Session.Mode != earshot.ModeBarge {
+					t.Fatalf("the key pressed during the switch: mode %s, want barge", ev.Session.Mode)
+				}
+			}
+			if got := b.mode(s.ID); got != earshot.ModeBarge {
+				t.Fatalf("mode %s, want barge (the supervisor's key)", got)
+			}
+		})
+	}
+}
+
+// toMode switches through the API and consumes the event.
+func (b *bench) toMode(id string, m earshot.Mode) {
+	b.t.Helper()
+	if m == earshot.ModeListen {
+		return
+	}
+	if err := b.app.SetMode(context.Background(), id, m); err != nil {
+		b.t.Fatal(err)
+	}
+	if ev := b.next(); ev.Session.Mode != m {
+		b.t.Fatalf("mode %s, want %s", ev.Session.Mode, m)
+	}
+}
+
+func TestSession_SnoopTrouble(t *testing.T) {
+	t.Run("spy snoop ends before it enters Stasis", func(t *testing.T) {
+		b := newBench(t, benchOpts{})
+		b.ast.noStasis[".snoop1"] = true
+		b.ast.before = func(call string) bool {
+			if strings.HasPrefix(call, "snoop ") {
+				id := strings.Fields(call)[2]
+				b.ast.feed(stasisEnd(id), &ari.StasisStart{Channel: ari.ChannelData{ID: id}})
+			}
+			return false
+		}
+		b.dial(supLeg, saraTel)
+		b.clean(supLeg)
+		if _, err := b.offers.Resolve("sara"); err != nil {
+			t.Fatalf("offer after a failed connect: %v, want it usable again", err)
+		}
+		b.ast.before = nil
+		b.ast.noStasis = map[string]bool{}
+		b.connected() // the supervisor calls again
+	})
+	t.Run("spy snoop never enters Stasis", func(t *testing.T) {
+		b := newBench(t, benchOpts{})
+		b.ast.noStasis[".snoop1"] = true
+		b.dial(supLeg, saraTel)
+		b.clean(supLeg)
+		if _, err := b.offers.Resolve("sara"); err != nil {
+			t.Fatalf("offer after a failed connect: %v", err)
+		}
+	})
+	t.Run("barge snoop never enters Stasis", func(t *testing.T) {
+		b := newBench(t, benchOpts{})
+		s := b.connected()
+		b.ast.noStasis[".snoop2"] = true
+		if err := b.app.SetMode(context.Background(), s.ID, earshot.ModeBarge); err == nil {
+			t.Fatal("switch succeeded without its snoop")
+		}
+		if got := b.mode(s.ID); got != earshot.ModeListen {
+			t.Fatalf("mode %s after a failed switch, want listen", got)
+		}
+		b.toMode(s.ID, earshot.ModeWhisper) // the session still works
+		b.ast.feed(stasisEnd(supLeg))
+		b.ended()
+		b.clean(supLeg)
+	})
+	t.Run("duplicate StasisStart of the tone snoop plays once", func(t *testing.T) {
+		b := newBench(t, benchOpts{tone: ToneConnect})
+		s := b.connected()
+		beep := b.app.objectID(s.ID, "beep", 2)
+		b.ast.feed(&ari.StasisStart{Channel: ari.ChannelData{ID: beep}})
+		b.ast.feed(dtmf(supLeg, "5"))
+		b.next()
+		if n := b.ast.count("play "); n != 1 {
+			t.Fatalf("tone played %d times", n)
+		}
+		// The tone snoop ending is not the call ending.
+		b.ast.feed(stasisEnd(beep), destroyed(beep), destroyed("unrelated"), stasisEnd("earshot.other.snoop1"))
+		b.ast.feed(dtmf(supLeg, "4"))
+		if ev := b.next(); ev.Kind != earshot.SessionModeChanged {
+			t.Fatalf("got %s after ends of other channels", ev.Kind)
+		}
+	})
+}
+
+func TestSession_ShutdownMidSwitch(t *testing.T) {
+	b := newBench(t, benchOpts{})
+	s := b.connected()
+	b.ast.noStasis[".snoop2"] = true
+	b.app.snoopWait = 5 * time.Second
+	b.ast.before = func(call string) bool {
+		if strings.HasPrefix(call, "snoop ") {
+			go b.cancel()
+		}
+		return false
+	}
+	_ = b.app.SetMode(context.Background(), s.ID, earshot.ModeBarge)
+	if r := b.ended(); r != earshot.EndShutdown {
+		t.Fatalf("ended: %s", r)
+	}
+	b.clean(supLeg)
+}
+
+func TestSession_APIHangupAndRevocation(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		end    func(b *bench, s earshot.Session)
+		reason earshot.EndReason
+		notice bool
+	}{
+		{"hangup", func(b *bench, s earshot.Session) { _ = b.app.Hangup(context.Background(), s.ID) }, earshot.EndHungUp, false},
+		{"feature off", func(b *bench, s earshot.Session) {
+			b.app.EndWhere(context.Background(), func(x earshot.Session) bool { return x.Org == "acme" }, earshot.EndFeatureOff)
+		}, earshot.EndFeatureOff, true},
+		{"revoked", func(b *bench, s earshot.Session) {
+			b.app.EndWhere(context.Background(), func(x earshot.Session) bool { return x.Supervisor == "sara" }, earshot.EndAccessRevoked)
+		}, earshot.EndAccessRevoked, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBench(t, benchOpts{})
+			s := b.connected()
+			tc.end(b, s)
+			if r := b.ended(); r != tc.reason {
+				t.Fatalf("ended: %s", r)
+			}
+			b.clean(supLeg)
+			if got := b.ast.count("play "+supLeg) > 0; got != tc.notice {
+				t.Fatalf("notice played: %v, want %v", got, tc.notice)
+			}
+		})
+	}
+	t.Run("no match ends nothing", func(t *testing.T) {
+		b := newBench(t, benchOpts{})
+		b.connected()
+		if n := b.app.EndWhere(context.Background(), func(x earshot.Session) bool { return x.Org == "other" }, earshot.EndFeatureOff); n != 0 {
+			t.Fatalf("ended %d", n)
+		}
+	})
+}
+
+func TestSession_Codes(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		keys    func(code string) []string
+		connect bool
+	}{
+		{"digits in one batch", func(c string) []string { return strings.Split(c, "") }, true},
+		{"digits and hash in one batch", func(c string) []string { return append(strings.Split(c, ""), "#") }, true},
+		{"wrong code", func(c string) []string { return []string{"9", "9", "9", "9"} }, false},
+		{"short code, hash", func(c string) []string { return []string{c[:1], "#"} }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBench(t, benchOpts{codes: true})
+			var events []ari.Event
+			// Keys from the agent's leg are never code digits.
+			events = append(events, dtmf(agentLeg, "1"))
+			for _, k := range tc.keys(b.offer.Code) {
+				events = append(events, dtmf(supLeg, k))
+			}
+			b.ast.before = func(call string) bool {
+				if call == "answer "+supLeg {
+					b.ast.feed(events...)
+				}
+				return false
+			}
+			b.ast.feed(&ari.StasisStart{EventData: ari.EventData{Application: "earshot"}, Args: []string{"supervise"}, Channel: ari.ChannelData{
+				ID: supLeg, State: "Ring", Caller: &ari.CallerID{Number: saraTel},
+			}})
+			if tc.connect {
+				if ev := b.next(); ev.Kind != earshot.SessionStarted {
+					t.Fatalf("got %s", ev.Kind)
+				}
+				return
+			}
+			b.clean(supLeg)
+			if b.app.Stats().Rejects[earshot.RejectBadCode] != 1 {
+				t.Fatalf("rejects %v", b.app.Stats().Rejects)
+			}
+			if _, err := b.offers.Resolve("sara"); err != nil {
+				t.Fatalf("offer after one wrong code: %v, want usable", err)
+			}
+		})
+	}
+}
+
+// Several calls on one offer at the same moment: exactly one connects.
+func TestSession_OfferAdmitsOneCall(t *testing.T) {
+	b := newBench(t, benchOpts{})
+	legs := []string{"supA", "supB", "supC"}
+	for _, leg := range legs {
+		b.dial(leg, saraTel)
+	}
+	if ev := b.next(); ev.Kind != earshot.SessionStarted {
+		t.Fatalf("got %s", ev.Kind)
+	}
+	b.idleRejected(2)
+	if n := len(b.app.Sessions("")); n != 1 {
+		t.Fatalf("%d sessions, want 1", n)
+	}
+	if got := b.app.Stats().Rejects[earshot.RejectNoOffer]; got != 2 {
+		t.Fatalf("no_offer rejects %d, want 2", got)
+	}
+	// The rejected legs heard the notice and never joined a bridge.
+	for _, c := range b.ast.Calls() {
+		if strings.HasPrefix(c, "absorb ") && !strings.Contains(c, b.app.Sessions("")[0].ID) {
+			t.Errorf("a rejected call joined a bridge: %q", c)
+		}
+	}
+}
+
+// idleRejected waits until n supervising calls have been rejected.
+func (b *bench) idleRejected(n int64) {
+	b.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		var got int64
+		for _, v := range b.app.Stats().Rejects {
+			got += v
+		}
+		if got >= n {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.t.Fatalf("rejects %v, want %d", b.app.Stats().Rejects, n)
+}
+
+func TestSession_ConnectFailureReleasesOffer(t *testing.T) {
+	b := newBench(t, benchOpts{})
+	b.ast.fail["bridge "] = errors.New("boom")
+	b.dial(supLeg, saraTel)
+	b.clean(supLeg)
+	if got := b.app.Stats().Rejects[earshot.RejectInternal]; got != 1 {
+		t.Fatalf("rejects %v", b.app.Stats().Rejects)
+	}
+	delete(b.ast.fail, "bridge ")
+	b.ast.gone = nil
+	b.dial("sup2", saraTel)
+	if ev := b.next(); ev.Kind != earshot.SessionStarted {
+		t.Fatalf("second call: %s", ev.Kind)
+	}
+}
+
+// A reconciliation sweep whose channel listing was taken before a
+// session's leg appeared must not end that session (the false "supervisor
+// hung up" seen under SIP load); a leg truly missing ends it.
+func TestReconcile_SessionsNewerThanTheListing(t *testing.T) {
+	b := newBench(t, benchOpts{})
+	b.ast.channels = []ari.ChannelData{{ID: agentLeg}, {ID: custLeg}}
+	b.ast.listing = func() {
+		b.connected() // the supervisor's call arrives while the sweep lists
+	}
+	if err := b.app.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b.ast.listing = nil
+	time.Sleep(50 * time.Millisecond)
+	if n := len(b.app.Sessions("")); n != 1 {
+		t.Fatalf("%d sessions after the sweep, want 1 (its leg is newer than the listing)", n)
+	}
+	// The next sweep sees the leg missing for real.
+	if err := b.app.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r := b.ended(); r != earshot.EndSupervisorHungUp {
+		t.Fatalf("ended: %s", r)
+	}
+	b.clean(supLeg)
+}
