@@ -33,12 +33,6 @@ var outsideRefs = []string{
 	"shared" + "/DESIGN",
 }
 
-// skipFiles are exempt from the reference check while they are being
-// rewritten; this list shrinks to nothing, it never grows.
-var skipFiles = map[string]bool{
-	"ariapp/session.go": true,
-}
-
 // citingExts are the kinds of file whose "R<n>" mentions are rule
 // citations: the project's code and prose (not vendored scripts, whose
 // identifiers may look alike).
@@ -142,9 +136,6 @@ func textFiles(t *testing.T, f func(path, text string)) {
 
 func TestDesign_NoOutsideReferences(t *testing.T) {
 	textFiles(t, func(path, text string) {
-		if skipFiles[path] {
-			return
-		}
 		for _, r := range outsideRefsIn(text) {
 			t.Errorf("%s, %s: points outside the repository; point to %s instead", path, r, designDoc)
 		}
