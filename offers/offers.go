@@ -9,11 +9,13 @@ package offers
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"maps"
 	"math/big"
+	"slices"
 	"sync"
 	"time"
 
@@ -191,6 +193,11 @@ func (s *Service) Offer(ctx context.Context, supervisor, agent, source string) (
 	if err != nil {
 		return earshot.Offer{}, fmt.Errorf("org %s: %w", sup.Org, err)
 	}
+	// Permission first: whether the agent is on a call is not the
+	// business of a supervisor who may not supervise them.
+	if err := s.inScope(ctx, org, sup, ag); err != nil {
+		return earshot.Offer{}, err
+	}
 	call, err := s.cfg.Calls.CallOf(agent)
 	if err != nil {
 		return earshot.Offer{}, err
@@ -199,7 +206,12 @@ func (s *Service) Offer(ctx context.Context, supervisor, agent, source string) (
 	if err != nil {
 		return earshot.Offer{}, fmt.Errorf("pool %s: %w", call.Pool, err)
 	}
-	if err := earshot.MaySupervise(org, sup, ag, pool); err != nil {
+	switch err := earshot.MaySupervise(org, sup, ag, pool); {
+	case errors.Is(err, earshot.ErrNotPermitted):
+		// A call in a pool outside the supervisor's scope is hidden, as
+		// in the user views and the event stream.
+		return earshot.Offer{}, earshot.ErrNotOnCall
+	case err != nil:
 		return earshot.Offer{}, err
 	}
 	if sup.PhoneNumber == "" {
@@ -242,6 +254,28 @@ func (s *Service) Offer(ctx context.Context, supervisor, agent, source string) (
 	s.cfg.Log.Info("listen offer made", "offer", o.ID, "supervisor", supervisor, "agent", agent, "call", call.ID, "source", source)
 	s.feed.Publish(earshot.OfferEvent{Offer: o, Source: source})
 	return o, nil
+}
+
+// inScope decides, without looking at any call, whether sup may
+// supervise agent in at least one pool: the answer to a supervisor asking
+// about an agent outside their scope never depends on the agent's calls.
+func (s *Service) inScope(ctx context.Context, org earshot.Organization, sup, agent earshot.User) error {
+	if !org.Has(earshot.FeatureSupervising) {
+		return earshot.ErrFeatureOff
+	}
+	if sup.Org != org.ID || agent.Org != org.ID || !sup.HasRole(earshot.RoleSupervisor) || sup.ID == agent.ID {
+		return earshot.ErrNotPermitted
+	}
+	if len(sup.Pools) == 0 {
+		return nil // every pool of the organization
+	}
+	for _, id := range sup.Pools {
+		p, err := s.cfg.Directory.Pool(ctx, id)
+		if err == nil && p.Org == org.ID && slices.Contains(p.Members, agent.ID) {
+			return nil
+		}
+	}
+	return earshot.ErrNotPermitted
 }
 
 // Resolve returns the supervisor's newest offer if it is still valid:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,8 +26,9 @@ users:
   - {id: gina, org: globex, name: Gina, roles: [supervisor], phone_number: "+358401234569"}
   - {id: alice, org: acme, name: Alice, roles: [agent], endpoint: "PJSIP/1001"}
   - {id: bob, org: acme, name: Bob, roles: [agent], endpoint: "PJSIP/1002"}
+  - {id: dave, org: acme, name: Dave, roles: [agent], endpoint: "PJSIP/1003"}
 pools:
-  - {id: sales, org: acme, name: Sales, number: "+35891234500", members: [alice, bob]}
+  - {id: sales, org: acme, name: Sales, number: "+35891234500", members: [alice, bob, dave]}
   - {id: support, org: acme, name: Support, number: "+35891234501", members: [bob]}
 `
 
@@ -72,6 +74,7 @@ func setupWith(t *testing.T, change func(*offers.Config)) (*offers.Service, *fak
 	}
 	calls := &fakeCalls{calls: map[string]earshot.ServiceCall{
 		"alice": {ID: "leg-1", Agent: "alice", Pool: "sales"},
+		"bob":   {ID: "leg-2", Agent: "bob", Pool: "sales"},
 	}, events: make(chan earshot.CallEvent, 4)}
 	clk := &clock{t: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}
 	cfg := offers.Config{Directory: directory.NewMemory(f), Calls: calls, Now: clk.now}
@@ -85,9 +88,15 @@ func TestService_Offer(t *testing.T) {
 		want             error
 	}{
 		{"OK", "sara", "alice", nil},
-		{"ErrNotOnCall", "sara", "bob", earshot.ErrNotOnCall},
+		{"ErrNotOnCall", "sara", "dave", earshot.ErrNotOnCall},
 		{"ErrNoPhoneNumber", "nonum", "alice", earshot.ErrNoPhoneNumber},
 		{"ErrNotPermitted/OutOfScope", "scoped", "alice", earshot.ErrNotPermitted},
+		// The same answer whether or not the agent outside the scope is on
+		// a call (idle is dave, outside too).
+		{"ErrNotPermitted/OutOfScopeIdle", "scoped", "dave", earshot.ErrNotPermitted},
+		// Bob is in scope (support) but on a call of sales: hidden.
+		{"ErrNotOnCall/CallOutsideScope", "scoped", "bob", earshot.ErrNotOnCall},
+		{"ErrNotPermitted/Self", "sara", "sara", earshot.ErrNotPermitted},
 		{"ErrFeatureOff/OtherOrg", "gina", "alice", earshot.ErrFeatureOff},
 		{"ErrUserNotFound", "nobody", "alice", earshot.ErrUserNotFound},
 	}
@@ -270,5 +279,70 @@ func TestService_Run_SupervisedOffers(t *testing.T) {
 				t.Errorf("%d supervised offers, want %d", got, tc.want)
 			}
 		})
+	}
+}
+
+// One offer admits one call: of many claims at the same moment exactly
+// one wins; a release makes it usable again; a claimed offer is out of
+// the store, so a restart between claim and connect cannot give it twice.
+func TestService_Claim(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(filepath.Join(t.TempDir(), "earshot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	f, err := directory.Parse(strings.NewReader(dirYAML), "FI", directory.WithBcryptCost(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ImportDirectory(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	calls := &fakeCalls{calls: map[string]earshot.ServiceCall{"alice": {ID: "leg-1", Agent: "alice", Pool: "sales"}}}
+	cfg := offers.Config{Directory: db, Calls: calls, Store: db}
+	s := offers.New(cfg)
+	o, err := s.Offer(ctx, "sara", "alice", earshot.OfferAdHoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	won := make(chan string, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			if c, err := s.Claim(ctx, "sara"); err == nil {
+				won <- c.ID
+			} else if !errors.Is(err, offers.ErrClaimed) {
+				t.Errorf("claim: %v, want ErrClaimed", err)
+			}
+		})
+	}
+	wg.Wait()
+	close(won)
+	if len(won) != 1 {
+		t.Fatalf("%d claims won, want 1", len(won))
+	}
+	restarted := offers.New(cfg)
+	if err := restarted.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := restarted.Claim(ctx, "sara"); !errors.Is(err, offers.ErrNoOffer) {
+		t.Fatalf("a claimed offer after a restart: %v, want ErrNoOffer", err)
+	}
+	s.Release(ctx, o.ID)
+	again := offers.New(cfg)
+	if err := again.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := again.Resolve("sara"); err != nil {
+		t.Fatalf("a released offer is not back in the store: %v", err)
+	}
+	if _, err := s.Claim(ctx, "sara"); err != nil {
+		t.Fatalf("claim after release: %v", err)
+	}
+	s.Consume(o.ID)
+	if _, err := s.Claim(ctx, "sara"); !errors.Is(err, offers.ErrNoOffer) {
+		t.Fatalf("claim after consume: %v", err)
 	}
 }
