@@ -171,6 +171,50 @@ func TestDesign_CitedRulesExist(t *testing.T) {
 	})
 }
 
+// designSection is a numbered heading of the design: "## 2. How ..." or
+// "### 2.11 Reconciliation ...".
+var designSection = regexp.MustCompile(`(?m)^#{2,4} +([0-9]+(?:\.[0-9]+)*)\.? `)
+
+// sectionRef is a reference to a section: "docs/design.md §2.11" in any
+// file, or a bare "§2.11" inside the design itself.
+var (
+	sectionRef     = regexp.MustCompile(`docs/design\.md §([0-9]+(?:\.[0-9]+)*)`)
+	bareSectionRef = regexp.MustCompile(`§([0-9]+(?:\.[0-9]+)*)`)
+)
+
+// sections returns the section numbers the design's headings define.
+func sections(doc string) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range designSection.FindAllStringSubmatch(doc, -1) {
+		out[m[1]] = true
+	}
+	return out
+}
+
+// Every "docs/design.md §N" reference names a section that exists, so
+// renumbering the design cannot leave references dangling.
+func TestDesign_SectionReferencesExist(t *testing.T) {
+	b, err := os.ReadFile(designDoc)
+	if err != nil {
+		t.Fatalf("the design document is missing: %v", err)
+	}
+	have := sections(string(b))
+	if len(have) < 5 {
+		t.Fatalf("%s has %d numbered sections; want its headings numbered (## 1. ..., ### 1.1 ...)", designDoc, len(have))
+	}
+	textFiles(t, func(path, text string) {
+		re := sectionRef
+		if path == designDoc {
+			re = bareSectionRef
+		}
+		for _, m := range re.FindAllStringSubmatch(text, -1) {
+			if !have[strings.TrimSuffix(m[1], ".")] {
+				t.Errorf("%s refers to %s §%s, which does not exist", path, designDoc, m[1])
+			}
+		}
+	})
+}
+
 // The checks themselves, on hostile and borderline input (written in
 // parts where the whole would trip the checks on this very file).
 func TestDesign_Checks(t *testing.T) {
@@ -217,6 +261,14 @@ func TestDesign_Checks(t *testing.T) {
 				t.Errorf("ruleDefinitions(%q) = %v, want %v", tc.doc, got, tc.want)
 			}
 		}
+	}
+
+	secs := sections("# Title\n## 1. Product\n### 1.2 Rules\n#### R1 — x\n## 10. Ten\ntext ## 3. no\n")
+	if len(secs) != 3 || !secs["1"] || !secs["1.2"] || !secs["10"] {
+		t.Errorf("sections = %v, want 1, 1.2 and 10", secs)
+	}
+	if m := sectionRef.FindAllStringSubmatch("see docs/design.md §2.11. And docs/design.md §4", -1); len(m) != 2 || m[0][1] != "2.11" || m[1][1] != "4" {
+		t.Errorf("sectionRef matches = %q, want 2.11 and 4", m)
 	}
 
 	cites := []struct {
