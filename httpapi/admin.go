@@ -24,8 +24,8 @@ func (s *Server) enableSupervising(c echo.Context) error {
 }
 
 // disableSupervising switches the feature off (R1: at once): the API
-// checks the organization on every supervising request, and OnFeatureOff
-// ends the live sessions.
+// checks the organization on every supervising request, the org's live
+// sessions end and its event streams close (enforce).
 func (s *Server) disableSupervising(c echo.Context) error {
 	return s.setSupervising(c, false)
 }
@@ -43,8 +43,12 @@ func (s *Server) setSupervising(c echo.Context, on bool) error {
 		return fmt.Errorf("set feature: %w", err)
 	}
 	s.log.Info("operator set feature", "request_id", requestID(c), "org", org, "feature", earshot.FeatureSupervising, "on", on)
-	if !on && s.cfg.OnFeatureOff != nil {
-		s.cfg.OnFeatureOff(ctx, org)
+	if !on {
+		if s.cfg.OnFeatureOff != nil {
+			s.cfg.OnFeatureOff(ctx, org)
+		}
+		// Sessions end with EndFeatureOff, event streams close.
+		s.enforce(ctx)
 	}
 	return c.NoContent(http.StatusNoContent)
 }

@@ -36,10 +36,26 @@ func (s *Server) importDirectory(c echo.Context) error {
 	case err != nil:
 		return fmt.Errorf("parse directory: %w", err)
 	}
-	summary, err := s.cfg.Store.ImportDirectory(c.Request().Context(), f)
+	ctx := c.Request().Context()
+	ids := make([]string, len(f.Users))
+	for i, u := range f.Users {
+		ids[i] = u.ID
+	}
+	before, err := s.versions(ctx, ids...)
+	if err != nil {
+		return err
+	}
+	summary, err := s.cfg.Store.ImportDirectory(ctx, f)
 	if err != nil {
 		return storeInvalid(err, "import directory")
 	}
+	// Changed passwords, roles, scopes or organizations take effect on
+	// what runs too.
+	revoked, err := s.bumped(ctx, before)
+	if err != nil {
+		return err
+	}
+	s.enforce(ctx, revoked...)
 	s.log.Info("operator imported directory", "request_id", requestID(c),
 		"orgs", len(f.Orgs), "users", len(f.Users), "pools", len(f.Pools), "result", summary)
 	return c.JSON(http.StatusOK, map[string]string{"result": summary})

@@ -95,9 +95,20 @@ func (s *Server) putUser(c echo.Context) error {
 		u.PasswordHash = string(hash)
 	}
 	ctx := c.Request().Context()
+	before, err := s.versions(ctx, id)
+	if err != nil {
+		return err
+	}
 	if err := s.cfg.Store.PutUser(ctx, u); err != nil {
 		return storeInvalid(err, "put user")
 	}
+	// A new password, role, scope or organization may revoke the user's
+	// tokens and end their sessions.
+	revoked, err := s.bumped(ctx, before)
+	if err != nil {
+		return err
+	}
+	s.enforce(ctx, revoked...)
 	// PutUser keeps a stored number it is not given; clearing is its own
 	// write, harmless to repeat if this one fails.
 	if req.PhoneNumber != nil && *req.PhoneNumber == "" {
@@ -239,7 +250,8 @@ func (s *Server) poolsWithMember(c echo.Context, id string) (pools []string, org
 }
 
 // deleteUser removes a user with their memberships, lists and devices;
-// their sign-in tokens stop working at once.
+// their sign-in tokens stop working, their event streams close and their
+// live sessions end at once.
 func (s *Server) deleteUser(c echo.Context) error {
 	id, err := param(c, "user")
 	if err != nil {
@@ -248,6 +260,8 @@ func (s *Server) deleteUser(c echo.Context) error {
 	if err := s.cfg.Store.DeleteUser(c.Request().Context(), id); err != nil {
 		return fmt.Errorf("delete user %s: %w", id, err)
 	}
+	// Their sessions end and their event streams close now.
+	s.enforce(c.Request().Context(), id)
 	s.log.Info("operator deleted user", "request_id", requestID(c), "user", id)
 	return c.NoContent(http.StatusNoContent)
 }

@@ -3,14 +3,18 @@ package httpapi_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/earshot/earshot/httpapi"
 )
 
 func TestLogin_Post(t *testing.T) {
@@ -24,8 +28,8 @@ func TestLogin_Post(t *testing.T) {
 				t.Errorf("response lacks %q: %s", k, w.Body)
 			}
 		}
-		if string(got["expires_at"]) != `"2025-11-24T21:00:00Z"` {
-			t.Errorf("expires_at = %s, want 12 h after sign-in", got["expires_at"])
+		if string(got["expires_at"]) != `"2025-11-24T17:00:00Z"` {
+			t.Errorf("expires_at = %s, want 8 h after sign-in", got["expires_at"])
 		}
 		if string(got["features"]) != `["supervising"]` {
 			t.Errorf("features = %s", got["features"])
@@ -37,7 +41,7 @@ func TestLogin_Post(t *testing.T) {
 			t.Errorf("alg = %v", header["alg"])
 		}
 		if claims["sub"] != "sara" || claims["org"] != "acme" || claims["iat"] != float64(t0.Unix()) ||
-			claims["exp"] != float64(t0.Add(12*time.Hour).Unix()) {
+			claims["exp"] != float64(t0.Add(httpapi.DefaultTokenTTL).Unix()) {
 			t.Errorf("claims = %v", claims)
 		}
 		if !slices.Equal(toStrings(claims["roles"]), []string{"supervisor"}) || !slices.Equal(toStrings(claims["features"]), []string{"supervising"}) {
@@ -71,48 +75,113 @@ func TestLogin_Post(t *testing.T) {
 	})
 }
 
+// loginFrom signs in from a remote address ("198.51.100.7:1").
+func loginFrom(e *env, addr, user, password string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest("POST", "/api/v1/auth/login",
+		strings.NewReader(`{"username":"`+user+`","password":"`+password+`"}`))
+	r.Header.Set("Content-Type", "application/json")
+	r.RemoteAddr = addr
+	w := httptest.NewRecorder()
+	e.srv.Handler().ServeHTTP(w, r)
+	return w
+}
+
 func TestLogin_RateLimit(t *testing.T) {
-	login := func(e *env, addr, user, password string) *httptest.ResponseRecorder {
-		r := httptest.NewRequest("POST", "/api/v1/auth/login",
-			strings.NewReader(`{"username":"`+user+`","password":"`+password+`"}`))
-		r.Header.Set("Content-Type", "application/json")
-		r.RemoteAddr = addr
-		w := httptest.NewRecorder()
-		e.srv.Handler().ServeHTTP(w, r)
-		return w
-	}
-	t.Run("PerUser", func(t *testing.T) {
+	login := loginFrom
+	t.Run("PerUserAndAddress", func(t *testing.T) {
 		e := newEnv(t)
-		for i := range 5 {
-			// Each failure from another address: the user's count alone
-			// trips the limit.
-			wantStatus(t, login(e, "198.51.100."+string(rune('1'+i))+":1", "sara", "wrong"), http.StatusUnauthorized)
+		for range 5 {
+			wantStatus(t, login(e, "198.51.100.7:1", "sara", "wrong"), http.StatusUnauthorized)
 		}
 		e.clock.Advance(time.Minute)
-		w := login(e, "203.0.113.9:1", "sara", "secret")
+		w := login(e, "198.51.100.7:2", "sara", "secret")
 		wantProblem(t, w, http.StatusTooManyRequests)
 		if got := w.Header().Get("Retry-After"); got != "240" {
 			t.Errorf("Retry-After = %q, want 240", got)
 		}
-		// Another user from a fresh address is not affected.
-		wantStatus(t, login(e, "203.0.113.9:1", "sam", "secret"), http.StatusOK)
+		// The same address may still sign in as someone else.
+		wantStatus(t, login(e, "198.51.100.7:1", "sam", "secret"), http.StatusOK)
 		e.clock.Advance(4 * time.Minute)
+		wantStatus(t, login(e, "198.51.100.7:1", "sara", "secret"), http.StatusOK)
+	})
+	t.Run("NoLockOutFromElsewhere", func(t *testing.T) {
+		// Five addresses guessing sara's password do not lock her out.
+		e := newEnv(t)
+		for i := range 5 {
+			for range 5 {
+				wantStatus(t, login(e, fmt.Sprintf("198.51.100.%d:1", i+1), "sara", "wrong"), http.StatusUnauthorized)
+			}
+			wantProblem(t, login(e, fmt.Sprintf("198.51.100.%d:1", i+1), "sara", "wrong"), http.StatusTooManyRequests)
+		}
 		wantStatus(t, login(e, "203.0.113.9:1", "sara", "secret"), http.StatusOK)
+	})
+	t.Run("PerUserCeiling", func(t *testing.T) {
+		// Past 100 failures from anywhere the user is refused everywhere
+		// (each address within its own limit).
+		e := newEnv(t)
+		for i := range 20 {
+			for range 5 {
+				wantStatus(t, login(e, fmt.Sprintf("198.51.%d.1:1", 100+i), "sara", "wrong"), http.StatusUnauthorized)
+			}
+		}
+		wantProblem(t, login(e, "203.0.113.9:1", "sara", "secret"), http.StatusTooManyRequests)
+		wantStatus(t, login(e, "203.0.113.9:1", "sam", "secret"), http.StatusOK)
 	})
 	t.Run("PerAddress", func(t *testing.T) {
 		e := newEnv(t)
-		// Known users keep the test fast: unknown ones cost a
-		// default-cost bcrypt each, on purpose.
-		for _, u := range []string{"sam", "nora", "alice", "bob", "carl"} {
-			wantStatus(t, login(e, "198.51.100.7:1", u, "guess"), http.StatusUnauthorized)
+		// Known users keep the test fast: the per-user-and-address
+		// limit (5) trips before the address's (20) unless the names vary.
+		users := []string{"sam", "nora", "alice", "bob", "carl"}
+		for i := range 20 {
+			wantStatus(t, login(e, "198.51.100.7:1", users[i%5], "guess"), http.StatusUnauthorized)
 		}
 		wantProblem(t, login(e, "198.51.100.7:2", "sara", "secret"), http.StatusTooManyRequests)
 		wantStatus(t, login(e, "198.51.100.8:1", "sara", "secret"), http.StatusOK)
 	})
+	t.Run("IPv6CountsBy64", func(t *testing.T) {
+		e := newEnv(t)
+		for i := range 5 {
+			wantStatus(t, login(e, fmt.Sprintf("[2001:db8:1:2::%x]:1", i+1), "sara", "wrong"), http.StatusUnauthorized)
+		}
+		wantProblem(t, login(e, "[2001:db8:1:2::ffff]:1", "sara", "secret"), http.StatusTooManyRequests)
+		wantStatus(t, login(e, "[2001:db8:1:3::1]:1", "sara", "secret"), http.StatusOK)
+	})
+	t.Run("SuccessResets", func(t *testing.T) {
+		// A successful sign-in clears this address's count for the user.
+		e := newEnv(t)
+		for range 4 {
+			wantStatus(t, login(e, "198.51.100.7:1", "sara", "wrong"), http.StatusUnauthorized)
+		}
+		wantStatus(t, login(e, "198.51.100.7:1", "sara", "secret"), http.StatusOK)
+		for range 5 {
+			wantStatus(t, login(e, "198.51.100.7:1", "sara", "wrong"), http.StatusUnauthorized)
+		}
+		wantProblem(t, login(e, "198.51.100.7:1", "sara", "wrong"), http.StatusTooManyRequests)
+	})
+	t.Run("Parallel", func(t *testing.T) {
+		// 40 wrong passwords at once: the limit is charged before the
+		// check, so exactly 5 are checked and the rest refused.
+		e := newEnv(t)
+		codes := make(chan int, 40)
+		var wg sync.WaitGroup
+		for range 40 {
+			wg.Go(func() { codes <- login(e, "198.51.100.7:1", "sara", "wrong").Code })
+		}
+		wg.Wait()
+		close(codes)
+		got := map[int]int{}
+		for c := range codes {
+			got[c]++
+		}
+		if got[http.StatusUnauthorized] != 5 || got[http.StatusTooManyRequests] != 35 {
+			t.Fatalf("answers = %v, want 5×401 and 35×429", got)
+		}
+		wantStatus(t, login(e, "198.51.100.8:1", "sara", "secret"), http.StatusOK)
+	})
 	t.Run("ForwardedForIgnored", func(t *testing.T) {
 		e := newEnv(t)
-		for _, u := range []string{"sam", "nora", "alice", "bob", "carl"} {
-			wantStatus(t, login(e, "198.51.100.7:1", u, "guess"), http.StatusUnauthorized)
+		for range 5 {
+			wantStatus(t, login(e, "198.51.100.7:1", "sara", "guess"), http.StatusUnauthorized)
 		}
 		r := httptest.NewRequest("POST", "/api/v1/auth/login", strings.NewReader(`{"username":"sara","password":"secret"}`))
 		r.Header.Set("Content-Type", "application/json")
@@ -122,6 +191,39 @@ func TestLogin_RateLimit(t *testing.T) {
 		e.srv.Handler().ServeHTTP(w, r)
 		wantProblem(t, w, http.StatusTooManyRequests)
 	})
+}
+
+func TestLogin_Busy(t *testing.T) {
+	// Every password-check slot taken and the waiting room full: the
+	// next sign-in is told to come back rather than queued, and is not
+	// charged to the limit.
+	e := newEnv(t)
+	release := httpapi.FillPasswordChecks(e.srv)
+	w := loginFrom(e, "198.51.100.7:1", "sara", "secret")
+	wantProblem(t, w, http.StatusServiceUnavailable)
+	if w.Header().Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+	release()
+	for range 5 {
+		wantStatus(t, loginFrom(e, "198.51.100.7:1", "sara", "wrong"), http.StatusUnauthorized)
+	}
+}
+
+func TestLogin_UnknownUserChecksAHash(t *testing.T) {
+	// An unknown user and a user without a usable hash cost one password
+	// check each, as a wrong password does: counted by the gate.
+	e := newEnv(t)
+	u := e.store.users["carl"]
+	u.PasswordHash = "$1$not-a-hash"
+	e.store.users["carl"] = u
+	for _, user := range []string{"nobody", "carl", "sara"} {
+		before := httpapi.PasswordChecks(e.srv)
+		wantStatus(t, loginFrom(e, "198.51.100.7:1", user, "wrong"), http.StatusUnauthorized)
+		if got := httpapi.PasswordChecks(e.srv) - before; got != 1 {
+			t.Errorf("%s: %d password checks, want 1", user, got)
+		}
+	}
 }
 
 func TestAuthenticate(t *testing.T) {
@@ -165,7 +267,7 @@ func TestAuthenticate(t *testing.T) {
 	t.Run("ErrExpired", func(t *testing.T) {
 		e := newEnv(t)
 		tok := e.token("sara")
-		e.clock.Advance(12*time.Hour + time.Second)
+		e.clock.Advance(httpapi.DefaultTokenTTL + time.Second)
 		wantProblem(t, e.do("GET", "/api/v1/me", tok, nil), http.StatusUnauthorized)
 	})
 	t.Run("ErrUserGone", func(t *testing.T) {
@@ -182,14 +284,14 @@ func TestMe_Get(t *testing.T) {
 		w := e.do("GET", "/api/v1/me", e.token("sara"), nil)
 		wantStatus(t, w, http.StatusOK)
 		wantJSON(t, w, `{"user":{"id":"sara","org":"acme","name":"Sara","roles":["supervisor"],"phone_number":"+358401234567"},
-			"features":["supervising"],"expires_at":"2025-11-24T21:00:00Z"}`)
+			"features":["supervising"],"expires_at":"2025-11-24T17:00:00Z"}`)
 	})
 	t.Run("Agent", func(t *testing.T) {
 		e := newEnv(t)
 		w := e.do("GET", "/api/v1/me", e.token("carl"), nil)
 		wantStatus(t, w, http.StatusOK)
 		wantJSON(t, w, `{"user":{"id":"carl","org":"acme","name":"Carl","roles":["agent"],"phone_number":null},
-			"features":["supervising"],"expires_at":"2025-11-24T21:00:00Z"}`)
+			"features":["supervising"],"expires_at":"2025-11-24T17:00:00Z"}`)
 	})
 }
 
@@ -223,7 +325,7 @@ func TestFeature_R1(t *testing.T) {
 		t.Errorf("detail = %q", p.Detail)
 	}
 	wantJSON(t, e.do("GET", "/api/v1/me", old, nil), `{"user":{"id":"sara","org":"acme","name":"Sara","roles":["supervisor"],
-		"phone_number":"+358401234567"},"features":[],"expires_at":"2025-11-24T21:00:00Z"}`)
+		"phone_number":"+358401234567"},"features":[],"expires_at":"2025-11-24T17:00:00Z"}`)
 
 	// A new sign-in gets it.
 	fresh := e.token("sara")

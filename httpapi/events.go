@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -55,12 +56,78 @@ var sessionEventNames = map[string]string{
 	earshot.SessionEnded:       evSessionEnded,
 }
 
+// maxStreamsPerUser bounds a user's open event streams: each holds a
+// goroutine and three subscriptions, and a console or an app needs one or
+// two.
+const maxStreamsPerUser = 5
+
+// streamSet counts the open event streams per user and tells them all to
+// check their caller again when access may have changed (a user deleted
+// or changed, a token signed out, a feature turned off). Safe for
+// concurrent use.
+type streamSet struct {
+	max int
+
+	mu     sync.Mutex
+	byUser map[string]int
+	pokes  map[chan struct{}]struct{}
+}
+
+func newStreamSet(max int) *streamSet {
+	return &streamSet{max: max, byUser: map[string]int{}, pokes: map[chan struct{}]struct{}{}}
+}
+
+// open registers a stream of user, unless they have max open; recheck
+// fires when the stream must check its caller again; close unregisters.
+func (ss *streamSet) open(user string) (recheck <-chan struct{}, close func(), ok bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.byUser[user] >= ss.max {
+		return nil, nil, false
+	}
+	ss.byUser[user]++
+	poke := make(chan struct{}, 1)
+	ss.pokes[poke] = struct{}{}
+	return poke, func() {
+		ss.mu.Lock()
+		defer ss.mu.Unlock()
+		delete(ss.pokes, poke)
+		if ss.byUser[user]--; ss.byUser[user] <= 0 {
+			delete(ss.byUser, user)
+		}
+	}, true
+}
+
+// recheck tells every open stream to check its caller again now. A
+// stream already told and not yet checking needs no second word.
+func (ss *streamSet) recheck() {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	for poke := range ss.pokes {
+		select {
+		case poke <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // events streams, as Server-Sent Events, what the caller may see: calls in
-// their visible pools, their own offers and their own sessions. It ends
-// when the client goes, when the server shuts down, or when the
-// organization loses the feature (R1: at once).
+// their visible pools, their own offers and their own sessions. The
+// caller is checked again, as on a new request, before every event and
+// heartbeat and whenever access may have changed (streamSet.recheck), so
+// the stream ends at once when the token is revoked or signed out, the
+// user deleted, their supervisor role or the organization's feature taken
+// away (R1), and follows the current pool scope. It also ends when the
+// client goes or the server shuts down. A user may have maxStreamsPerUser
+// open.
 func (s *Server) events(c echo.Context) error {
 	p := principalOf(c)
+	recheck, closeStream, ok := s.streamSet.open(p.user.ID)
+	if !ok {
+		return retryLater(http.StatusTooManyRequests, 30*time.Second,
+			"you have %d event streams open, the most one user may; close one (or wait for a dropped one to time out)", s.streamSet.max)
+	}
+	defer closeStream()
 	ctx, cancel := context.WithCancel(c.Request().Context())
 	defer cancel()
 	defer context.AfterFunc(s.streams, cancel)()
@@ -91,8 +158,13 @@ func (s *Server) events(c echo.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-recheck:
+			if p = s.mayStream(ctx, p); p == nil {
+				return nil
+			}
+			continue
 		case <-tick.C:
-			if !s.mayStream(ctx, p) {
+			if p = s.mayStream(ctx, p); p == nil {
 				return nil
 			}
 			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil {
@@ -102,6 +174,9 @@ func (s *Server) events(c echo.Context) error {
 			continue
 		case ev, ok := <-calls:
 			if !ok {
+				return nil
+			}
+			if p = s.mayStream(ctx, p); p == nil {
 				return nil
 			}
 			if visible, err := s.seesPool(ctx, p, ev.Call.Pool); err != nil || !visible {
@@ -133,8 +208,13 @@ func (s *Server) events(c echo.Context) error {
 			name = sessionEventNames[ev.Kind]
 			data = sessionEventJSON{sessionJSON: newSessionJSON(ev.Session), Actions: ev.Session.Mode.Others(), Reason: string(ev.Reason)}
 		}
-		if !s.mayStream(ctx, p) {
-			return nil
+		// The session's end reaches its supervisor even when the end is
+		// the revocation itself; anything else needs the caller still
+		// admitted.
+		if name != evSessionEnded {
+			if p = s.mayStream(ctx, p); p == nil {
+				return nil
+			}
 		}
 		if err := writeEvent(w, name, data); err != nil {
 			return nil // the client went away
@@ -142,12 +222,24 @@ func (s *Server) events(c echo.Context) error {
 	}
 }
 
-// mayStream reports whether the caller's organization still has the
-// feature; a failed look-up ends the stream too, and the client
-// reconnects through the usual checks.
-func (s *Server) mayStream(ctx context.Context, p *principal) bool {
-	org, err := s.cfg.Store.Org(ctx, p.user.Org)
-	return err == nil && org.Has(earshot.FeatureSupervising)
+// mayStream checks the caller of a stream again, as authenticate and
+// requireSupervising would for a new request with the same token, and
+// returns them as the directory has them now, or nil when the stream must
+// end. A failed look-up ends the stream too; the client reconnects through
+// the usual checks.
+func (s *Server) mayStream(ctx context.Context, p *principal) *principal {
+	now, err := s.principalFor(ctx, p.claims)
+	if err != nil || !now.user.HasRole(earshot.RoleSupervisor) {
+		return nil
+	}
+	org, err := s.cfg.Store.Org(ctx, now.user.Org)
+	if err != nil || !org.Has(earshot.FeatureSupervising) {
+		return nil
+	}
+	if exp := p.claims.ExpiresAt; exp != nil && !s.cfg.Now().Before(exp.Time) {
+		return nil
+	}
+	return now
 }
 
 func writeEvent(w *echo.Response, name string, data any) error {

@@ -17,6 +17,7 @@ import (
 	"github.com/earshot/earshot/directory"
 	"github.com/earshot/earshot/httpapi"
 	"github.com/earshot/earshot/internal/feed"
+	"github.com/earshot/earshot/store"
 )
 
 // fakeStore keeps the directory and the API's state in maps. Fields
@@ -29,7 +30,9 @@ type fakeStore struct {
 	supervised map[string][]string  // supervisor → agents, sorted
 	devices    map[string][2]string // token → user, platform
 	audit      []httpapi.AuditRecord
-	auditArgs  []string // "org before limit" of each AuditLog call
+	auditArgs  []string          // "org before limit" of each AuditLog call
+	versions   map[string]uint64 // token versions, bumped as the store does
+	revoked    map[string]bool   // "user jti" signed out
 
 	PoolsOfFunc         func(org string) ([]earshot.Pool, error)
 	ImportDirectoryFunc func(ctx context.Context, f *directory.File) (string, error)
@@ -238,7 +241,38 @@ func (f *fakeStore) PutUser(_ context.Context, u earshot.User) error {
 		}
 	}
 	u.Roles, u.Pools = slices.Clone(u.Roles), slices.Clone(u.Pools)
+	if old, ok := f.users[u.ID]; ok && store.RevokesTokens(old, u) {
+		f.bumpLocked(u.ID)
+	}
 	f.users[u.ID] = u
+	return nil
+}
+
+// bumpLocked bumps a user's token version.
+func (f *fakeStore) bumpLocked(user string) {
+	if f.versions == nil {
+		f.versions = map[string]uint64{}
+	}
+	f.versions[user]++
+}
+
+func (f *fakeStore) TokenState(_ context.Context, user, jti string) (uint64, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.versions[user], jti != "" && f.revoked[user+" "+jti], nil
+}
+
+func (f *fakeStore) RevokeToken(_ context.Context, user, jti string, _ time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if jti == "" {
+		f.bumpLocked(user)
+		return nil
+	}
+	if f.revoked == nil {
+		f.revoked = map[string]bool{}
+	}
+	f.revoked[user+" "+jti] = true
 	return nil
 }
 
@@ -279,6 +313,7 @@ func (f *fakeStore) DeleteUser(_ context.Context, id string) error {
 		}
 	}
 	delete(f.users, id)
+	f.bumpLocked(id)
 	return nil
 }
 
@@ -308,6 +343,9 @@ func (f *fakeStore) ImportDirectory(ctx context.Context, file *directory.File) (
 	for _, u := range file.Users {
 		if old, ok := f.users[u.ID]; ok {
 			u.PhoneNumber = cmp.Or(u.PhoneNumber, old.PhoneNumber)
+			if store.RevokesTokens(old, u) {
+				f.bumpLocked(u.ID)
+			}
 		}
 		f.users[u.ID] = u
 	}
@@ -408,6 +446,7 @@ type fakeSupervising struct {
 	mu       sync.Mutex
 	sessions map[string]earshot.Session
 	feed     *feed.Feed[earshot.SessionEvent]
+	ended    []string // "session reason" of each EndWhere ended
 
 	SetModeFunc func(ctx context.Context, id string, m earshot.Mode) error
 }
@@ -450,6 +489,31 @@ func (f *fakeSupervising) Hangup(_ context.Context, id string) error {
 	}
 	delete(f.sessions, id)
 	return nil
+}
+
+// EndWhere ends the matching sessions and records why.
+func (f *fakeSupervising) EndWhere(_ context.Context, match func(earshot.Session) bool, reason earshot.EndReason) int {
+	f.mu.Lock()
+	var ended []earshot.Session
+	for id, s := range f.sessions {
+		if match(s) {
+			delete(f.sessions, id)
+			ended = append(ended, s)
+			f.ended = append(f.ended, id+" "+string(reason))
+		}
+	}
+	f.mu.Unlock()
+	for _, s := range ended {
+		f.feed.Publish(earshot.SessionEvent{Session: s, Kind: earshot.SessionEnded, Reason: reason})
+	}
+	return len(ended)
+}
+
+// endedList returns "session reason" of each session EndWhere ended, sorted.
+func (f *fakeSupervising) endedList() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Sorted(slices.Values(f.ended))
 }
 
 func (f *fakeSupervising) Subscribe(ctx context.Context) <-chan earshot.SessionEvent {

@@ -1,87 +1,190 @@
 package httpapi
 
 import (
+	"net"
 	"sync"
 	"time"
 )
 
-// Sign-in attempts: after loginFailures failures within loginWindow, a
-// user name or a remote address must wait until the oldest failure ages
-// out. Keying on both stops guessing one user's password from many
-// addresses and many users' passwords from one address.
+// Sign-in attempts are counted before the password is checked (reserve),
+// so parallel requests cannot all get past a limit that only failures
+// already finished would fill. Three counts, all over loginWindow:
+//
+//   - one user name from one address (loginPerUserAddr): the guessing
+//     limit that matters, and a successful sign-in from that address clears it;
+//   - one address over every user name (loginPerAddr): one address trying
+//     many users;
+//   - one user name from every address (loginPerUser): a ceiling far above
+//     the first, so that locking a user out for everyone takes many
+//     addresses, yet guessing one password from many is still bounded.
+//
+// IPv6 addresses count by their /64, which one client usually has whole.
 const (
-	loginFailures = 5
-	loginWindow   = 5 * time.Minute
+	loginWindow      = 5 * time.Minute
+	loginPerUserAddr = 5
+	loginPerAddr     = 20
+	loginPerUser     = 100
+
+	// Operator (admin token) failures per address.
+	operatorFailures = 10
+
 	// limiterSweep bounds the map: past this many keys, aged-out keys are
 	// dropped, so guessed user names cannot grow it without bound.
 	limiterSweep = 4096
 )
 
-// limiter counts recent failures per key. Safe for concurrent use.
+// limit is one count: a key and how many attempts it allows per window.
+type limit struct {
+	key string
+	max int
+}
+
+// loginLimits are the counts one sign-in attempt is charged to.
+func loginLimits(user, addr string) (userAddr, byAddr, byUser limit) {
+	a := addrKey(addr)
+	return limit{"ua\x00" + user + "\x00" + a, loginPerUserAddr},
+		limit{"a\x00" + a, loginPerAddr},
+		limit{"u\x00" + user, loginPerUser}
+}
+
+// addrKey is what an address counts as: itself, or for IPv6 its /64.
+func addrKey(addr string) string {
+	ip := net.ParseIP(addr)
+	if ip == nil || ip.To4() != nil {
+		return addr
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
+
+// limiter counts attempts per key within a sliding window. Safe for
+// concurrent use.
 type limiter struct {
-	max    int
 	window time.Duration
 
-	mu    sync.Mutex
-	fails map[string][]time.Time
+	mu   sync.Mutex
+	hits map[string][]time.Time // per key, oldest first
 }
 
-func newLimiter(max int, window time.Duration) *limiter {
-	return &limiter{max: max, window: window, fails: map[string][]time.Time{}}
+func newLimiter(window time.Duration) *limiter {
+	return &limiter{window: window, hits: map[string][]time.Time{}}
 }
 
-// wait returns how long until every key may try again; 0 if they may now.
-func (l *limiter) wait(now time.Time, keys ...string) time.Duration {
+// reserve charges one attempt at now to every limit, all or none: if any
+// limit is full, nothing is charged and wait is how long until that limit
+// has room (the longest, when several are full). The check and the charge
+// are one step under the lock, so of any number of parallel attempts at
+// most max get through.
+func (l *limiter) reserve(now time.Time, limits ...limit) (wait time.Duration, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var longest time.Duration
-	for _, k := range keys {
-		f := l.recentLocked(now, k)
-		if len(f) >= l.max {
-			// The key is free again once its oldest counted failure
-			// leaves the window.
-			longest = max(longest, f[len(f)-l.max].Add(l.window).Sub(now))
+	for _, lim := range limits {
+		h := l.recentLocked(now, lim.key)
+		if len(h) >= lim.max {
+			// The key has room again once the attempt max places
+			// from the newest leaves the window.
+			wait = max(wait, h[len(h)-lim.max].Add(l.window).Sub(now))
 		}
 	}
-	return longest
-}
-
-// fail records a failure against every key.
-func (l *limiter) fail(now time.Time, keys ...string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.fails) > limiterSweep {
-		for k := range l.fails {
+	if wait > 0 {
+		return wait, false
+	}
+	if len(l.hits) > limiterSweep {
+		for k := range l.hits {
 			l.recentLocked(now, k)
 		}
 	}
+	for _, lim := range limits {
+		l.hits[lim.key] = append(l.hits[lim.key], now)
+	}
+	return 0, true
+}
+
+// release takes back one attempt charged at at to each key: for an
+// attempt that turned out not to count (it succeeded, or was never
+// checked).
+func (l *limiter) release(at time.Time, keys ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	for _, k := range keys {
-		l.fails[k] = append(l.recentLocked(now, k), now)
+		h := l.hits[k]
+		for i := len(h) - 1; i >= 0; i-- {
+			if h[i].Equal(at) {
+				h = append(h[:i:i], h[i+1:]...)
+				break
+			}
+		}
+		if len(h) == 0 {
+			delete(l.hits, k)
+		} else {
+			l.hits[k] = h
+		}
 	}
 }
 
-// reset forgets a key's failures (after a successful sign-in).
+// reset forgets every attempt of a key.
 func (l *limiter) reset(key string) {
 	l.mu.Lock()
-	delete(l.fails, key)
+	delete(l.hits, key)
 	l.mu.Unlock()
 }
 
-// recentLocked drops a key's failures older than the window and returns
+// recentLocked drops a key's attempts older than the window and returns
 // the rest, oldest first.
 func (l *limiter) recentLocked(now time.Time, key string) []time.Time {
-	f := l.fails[key]
+	h := l.hits[key]
 	i := 0
-	for i < len(f) && !f[i].Add(l.window).After(now) {
+	for i < len(h) && !h[i].Add(l.window).After(now) {
 		i++
 	}
 	switch {
-	case i == len(f):
-		delete(l.fails, key)
+	case i == len(h):
+		delete(l.hits, key)
 		return nil
 	case i > 0:
-		f = append(f[:0:0], f[i:]...)
-		l.fails[key] = f
+		h = append(h[:0:0], h[i:]...)
+		l.hits[key] = h
 	}
-	return f
+	return h
 }
+
+// gate bounds how many password checks run at once: each is a slow hash
+// on purpose (bcrypt, argon2id with tens of MiB), so unbounded parallel
+// sign-ins would be a lever on CPU and memory. A few may wait briefly for
+// a slot; past that the caller is told to come back (503, Retry-After).
+type gate struct {
+	slots   chan struct{}
+	waiters chan struct{}
+	wait    time.Duration
+}
+
+func newGate(slots, waiters int, wait time.Duration) *gate {
+	return &gate{slots: make(chan struct{}, slots), waiters: make(chan struct{}, waiters), wait: wait}
+}
+
+// enter takes a slot, waiting at most g.wait and only while fewer than
+// the waiters bound wait; done ends the wait early. It reports whether the
+// slot was taken; leave gives it back.
+func (g *gate) enter(done <-chan struct{}) bool {
+	select {
+	case g.slots <- struct{}{}:
+		return true
+	default:
+	}
+	select {
+	case g.waiters <- struct{}{}:
+		defer func() { <-g.waiters }()
+	default:
+		return false
+	}
+	t := time.NewTimer(g.wait)
+	defer t.Stop()
+	select {
+	case g.slots <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-done:
+	}
+	return false
+}
+
+func (g *gate) leave() { <-g.slots }

@@ -52,6 +52,7 @@ var operations = []opDoc{
 	{method: "GET", path: "/metrics", id: "getMetrics", summary: "Prometheus metrics", tag: "operations", status: 200, result: "text/plain"},
 	{method: "GET", path: "/api/v1/openapi.json", id: "getOpenAPI", summary: "This document", tag: "meta", status: 200, result: "OpenAPI"},
 	{method: "POST", path: "/api/v1/auth/login", id: "login", summary: "Sign in; the token carries the features enabled now (R1)", tag: "auth", body: "LoginRequest", status: 200, result: "LoginResult", errors: []int{401, 429, 503}},
+	{method: "POST", path: "/api/v1/auth/logout", id: "logout", summary: "Sign out: the token in hand stops working at once, and event streams opened with it end", tag: "auth", auth: signedIn, status: 204},
 	{method: "GET", path: "/api/v1/me", id: "getMe", summary: "The signed-in user, roles and usable features", tag: "auth", auth: signedIn, status: 200, result: "Me"},
 	{method: "PUT", path: "/api/v1/devices/{token}", id: "registerDevice", summary: "Register a push token (again: fine); a token registered to another user is refused (409, type …/device-token-taken) until they forget it; an 11th device replaces the least recently registered", tag: "devices", auth: signedIn, body: "DeviceRequest", status: 204, errors: []int{409}},
 	{method: "DELETE", path: "/api/v1/devices/{token}", id: "unregisterDevice", summary: "Forget a push token", tag: "devices", auth: signedIn, status: 204, errors: []int{422}},

@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -75,6 +77,15 @@ type Store interface {
 	// Backup writes a consistent copy of the database to w while the
 	// store stays in use, and returns the number of bytes written.
 	Backup(w io.Writer) (int64, error)
+	// TokenState returns the user's sign-in token version (0 for a user
+	// who never had one, or no such user) and whether the token with id
+	// jti was signed out; jti "" is never. PutUser, ImportDirectory and
+	// DeleteUser bump the version when a password, the supervisor role,
+	// the pool scope or the organization changes, or the user goes.
+	TokenState(ctx context.Context, user, jti string) (version uint64, revoked bool, err error)
+	// RevokeToken signs the token jti of user out until expires; past a
+	// bound of sign-outs per user it bumps the version instead.
+	RevokeToken(ctx context.Context, user, jti string, expires time.Time) error
 }
 
 // AuditRecord is an audit entry with its place in the log, so a client can
@@ -109,7 +120,7 @@ type Config struct {
 	DefaultRegion string
 	// TokenKey signs sign-in tokens with HMAC-SHA256; at least 32 bytes.
 	TokenKey []byte
-	// TokenTTL is how long a sign-in token lasts; default 12 h.
+	// TokenTTL is how long a sign-in token lasts; default DefaultTokenTTL.
 	TokenTTL time.Duration
 	// AdminToken is the operator credential; "" disables the operator
 	// routes (they answer 404).
@@ -124,8 +135,10 @@ type Config struct {
 	Log *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
-	// OnFeatureOff is called after the operator disables supervising for
-	// org, so the caller can end that org's live sessions (R1: at once).
+	// OnFeatureOff, when set, is called after the operator disables
+	// supervising for org instead of the server ending that org's live
+	// sessions itself (Supervising.EndWhere, EndFeatureOff). Deprecated:
+	// leave it nil; it is kept until its callers go.
 	OnFeatureOff func(ctx context.Context, org string)
 	// HeaderTimeout is how long a client may take to send a request's
 	// header; default 10 s. Past it the connection is closed.
@@ -155,12 +168,31 @@ type Config struct {
 // directory file of 8 MiB over a slow link, with room to spare.
 const DefaultBodyTimeout = 30 * time.Second
 
+// DefaultTokenTTL is how long a sign-in token lasts unless configured: a
+// working day, so a lost phone's token dies overnight.
+const DefaultTokenTTL = 8 * time.Hour
+
+// Password checks at once: as many as there are cores (at least two); up
+// to passwordWaiters more wait at most passwordWait for a slot, the rest
+// are answered 503 with Retry-After.
+const (
+	passwordWaiters = 32
+	passwordWait    = 2 * time.Second
+)
+
 // Server serves the health probes and the mobile-app API (docs/design.md §4.4).
 type Server struct {
-	echo    *echo.Echo
-	cfg     Config
-	log     *slog.Logger
-	limiter *limiter
+	echo *echo.Echo
+	cfg  Config
+	log  *slog.Logger
+
+	logins        *limiter      // sign-in attempts (loginLimits)
+	operatorFails *limiter      // wrong admin tokens per address
+	checks        *gate         // password checks running at once
+	dummyHash     string        // checked for unknown users (newDummyHash)
+	checkFloor    time.Duration // the least a password check takes (checkFloor)
+	verified      atomic.Uint64 // password checks done, for tests
+	streamSet     *streamSet
 
 	// streams ends open event streams at shutdown; http.Server.Shutdown
 	// waits for idle connections, and a stream never is.
@@ -186,7 +218,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.PasswordCost = bcrypt.DefaultCost
 	}
 	if cfg.TokenTTL <= 0 {
-		cfg.TokenTTL = 12 * time.Hour
+		cfg.TokenTTL = DefaultTokenTTL
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -210,7 +242,16 @@ func New(cfg Config) (*Server, error) {
 	// X-Forwarded-For is not trusted: the login rate limit keys on the
 	// address, and a forged header must not reset it.
 	e.IPExtractor = echo.ExtractIPDirect()
-	s := &Server{echo: e, cfg: cfg, log: cfg.Log, limiter: newLimiter(loginFailures, loginWindow)}
+	dummy, err := newDummyHash(cfg.PasswordCost)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		echo: e, cfg: cfg, log: cfg.Log,
+		logins: newLimiter(loginWindow), operatorFails: newLimiter(loginWindow),
+		checks:    newGate(max(2, runtime.GOMAXPROCS(0)), passwordWaiters, passwordWait),
+		dummyHash: dummy, checkFloor: checkFloor(dummy), streamSet: newStreamSet(maxStreamsPerUser),
+	}
 	s.streams, s.endStreams = context.WithCancel(context.Background())
 	e.HTTPErrorHandler = s.handleError
 	e.Use(withRequestID, s.accessLog, s.recoverPanic, s.limitBody)
@@ -236,6 +277,7 @@ func (s *Server) routes() {
 	v1 := e.Group("/api/v1")
 	v1.GET("/openapi.json", s.openAPI)
 	v1.POST("/auth/login", s.login)
+	v1.POST("/auth/logout", s.logout, s.authenticate)
 
 	signedIn := s.authenticate
 	sup := []echo.MiddlewareFunc{s.authenticate, s.requireSupervising}

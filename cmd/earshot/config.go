@@ -55,6 +55,7 @@ type Config struct {
 	LogFormat string     // log-format: text or json
 
 	OfferTTL   time.Duration // offer-ttl: how long a listen offer stays valid
+	TokenTTL   time.Duration // token-ttl: how long a sign-in token lasts
 	AgentTone  string        // agent-tone: off, connect or every (R10)
 	DTMFModes  bool          // dtmf-modes: mode switching by DTMF on the supervisor's call
 	DTMFKeys   string        // dtmf-keys: the keys for listen, whisper and barge
@@ -103,6 +104,7 @@ var settings = []setting{
 	{name: "log-level", def: "info", usage: "debug, info, warn or error"},
 	{name: "log-format", def: "text", usage: "text or json"},
 	{name: "offer-ttl", def: "2m", usage: "how long a listen offer stays valid"},
+	{name: "token-ttl", def: "8h", usage: "how long a sign-in token lasts (1m to 7 days)"},
 	{name: "agent-tone", def: "connect", usage: "tone the agent hears: off, connect or every"},
 	{name: "dtmf-modes", def: "true", usage: "switch modes by DTMF on the supervisor's call", isBool: true},
 	{name: "dtmf-keys", def: "456", usage: "DTMF keys for listen, whisper, barge"},
@@ -354,6 +356,11 @@ func parseConfig(raw map[string]string) (*Config, []error) {
 	} else {
 		c.OfferTTL = d
 	}
+	if d, err := time.ParseDuration(raw["token-ttl"]); err != nil || d < time.Minute || d > 7*24*time.Hour {
+		bad("token-ttl", "%q is not a duration from 1m to 168h (e.g. 8h)", raw["token-ttl"])
+	} else {
+		c.TokenTTL = d
+	}
 	if !slices.Contains([]string{"off", "connect", "every"}, c.AgentTone) {
 		bad("agent-tone", "%q is not one of off, connect, every", c.AgentTone)
 	}
@@ -445,6 +452,7 @@ func (c *Config) Redacted() map[string]string {
 		"log-level":          strings.ToLower(c.LogLevel.String()),
 		"log-format":         c.LogFormat,
 		"offer-ttl":          c.OfferTTL.String(),
+		"token-ttl":          c.TokenTTL.String(),
 		"agent-tone":         c.AgentTone,
 		"dtmf-modes":         strconv.FormatBool(c.DTMFModes),
 		"dtmf-keys":          c.DTMFKeys,

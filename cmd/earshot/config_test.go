@@ -39,7 +39,7 @@ func TestLoadConfig(t *testing.T) {
 			ARIURL: "http://127.0.0.1:8088", ARIUser: "earshot", ARIApp: "earshot",
 			HTTPAddr: "127.0.0.1:8080", DB: "earshot.db", DefaultRegion: "FI",
 			Push: PushLog, PushQueue: 1024, PushAttempts: 5, PushTimeout: 15 * time.Second,
-			LogLevel: slog.LevelInfo, LogFormat: "text", OfferTTL: 2 * time.Minute, AgentTone: "connect", DTMFModes: true, DTMFKeys: "456",
+			LogLevel: slog.LevelInfo, LogFormat: "text", OfferTTL: 2 * time.Minute, TokenTTL: 8 * time.Hour, AgentTone: "connect", DTMFModes: true, DTMFKeys: "456",
 			Args: []string{},
 		}
 		if fmt.Sprintf("%#v", *c) != fmt.Sprintf("%#v", want) {
@@ -159,7 +159,7 @@ func TestLoadConfig_Env(t *testing.T) {
 		"EARSHOT_DEFAULT_REGION": "SE", "EARSHOT_PUSH": "fcm", "EARSHOT_FCM_CREDENTIALS": "sa.json",
 		"EARSHOT_FCM_PROJECT": "proj", "EARSHOT_FCM_ENDPOINT": "https://fcm.example/v1", "EARSHOT_LOG_LEVEL": "warn",
 		"EARSHOT_PUSH_QUEUE": "64", "EARSHOT_PUSH_ATTEMPTS": "3", "EARSHOT_PUSH_TIMEOUT": "2s",
-		"EARSHOT_LOG_FORMAT": "json", "EARSHOT_OFFER_TTL": "5m", "EARSHOT_AGENT_TONE": "off",
+		"EARSHOT_LOG_FORMAT": "json", "EARSHOT_OFFER_TTL": "5m", "EARSHOT_TOKEN_TTL": "30m", "EARSHOT_AGENT_TONE": "off",
 		"EARSHOT_DTMF_MODES": "0", "EARSHOT_DTMF_KEYS": "123", "EARSHOT_OFFER_CODES": "1",
 	}
 	c, err := LoadConfig(nil, e.get)
@@ -171,7 +171,7 @@ func TestLoadConfig_Env(t *testing.T) {
 		DB: "/var/lib/earshot.db", Directory: "dir.yaml", AdminToken: "tok", SupervisingNumber: "+35891234599",
 		DefaultRegion: "SE", Push: "fcm", FCMCredentials: "sa.json", FCMProject: "proj",
 		FCMEndpoint: "https://fcm.example/v1", PushQueue: 64, PushAttempts: 3, PushTimeout: 2 * time.Second,
-		LogLevel: slog.LevelWarn, LogFormat: "json", OfferTTL: 5 * time.Minute,
+		LogLevel: slog.LevelWarn, LogFormat: "json", OfferTTL: 5 * time.Minute, TokenTTL: 30 * time.Minute,
 		AgentTone: "off", DTMFModes: false, DTMFKeys: "123", OfferCodes: true, Args: []string{},
 	}
 	if fmt.Sprintf("%#v", *c) != fmt.Sprintf("%#v", want) {
@@ -273,6 +273,8 @@ func TestLoadConfig_Validation(t *testing.T) {
 		{[]string{"--log-format", "xml"}, `log-format: "xml" is not one of text, json`},
 		{[]string{"--offer-ttl", "2"}, `offer-ttl: "2" is not a duration`},
 		{[]string{"--offer-ttl", "10ms"}, `offer-ttl: "10ms" is not a duration of at least 1s`},
+		{[]string{"--token-ttl", "30s"}, `token-ttl: "30s" is not a duration from 1m to 168h`},
+		{[]string{"--token-ttl", "720h"}, `token-ttl: "720h" is not a duration from 1m to 168h`},
 		{[]string{"--agent-tone", "always"}, `agent-tone: "always" is not one of off, connect, every`},
 		{[]string{"--dtmf-modes=maybe"}, `dtmf-modes: "maybe" is not true or false`},
 		{[]string{"--offer-codes=yes"}, `offer-codes: "yes" is not true or false`},

@@ -101,7 +101,9 @@ Commands:
 // (helpError) and the commands. main prints it to stdout and exits 0.
 type usageError struct{ flags error }
 
-func (e usageError) Error() string { return strings.TrimRight(e.flags.Error(), "\n") + "\n" + commandsUsage }
+func (e usageError) Error() string {
+	return strings.TrimRight(e.flags.Error(), "\n") + "\n" + commandsUsage
+}
 func (e usageError) Unwrap() error { return e.flags }
 
 // helpAsked reports whether args ask for help: "help" first, or -h,
@@ -202,7 +204,7 @@ func (m *Main) build(ctx context.Context) error {
 	m.http, err = httpapi.New(httpapi.Config{
 		Store: apiStore{db}, Calls: tracker, Offers: m.offers, Supervising: m.app,
 		SupervisingNumber: cfg.SupervisingNumber, DefaultRegion: cfg.DefaultRegion,
-		TokenKey: key, AdminToken: cfg.AdminToken, Log: log,
+		TokenKey: key, TokenTTL: cfg.TokenTTL, AdminToken: cfg.AdminToken, Log: log,
 		Ready:   map[string]httpapi.ReadyFunc{"ari": m.app.Ready, "store": db.Ready},
 		Live:    m.app.Ready,
 		Metrics: m.metrics.Handler(), Observe: m.metrics.ObserveAPI,
