@@ -56,14 +56,14 @@ type Config struct {
 // calls to the supervising number, and runs one goroutine per supervising
 // session.
 type App struct {
-	cfg     Config
-	client  *Client
-	ast     asterisk // client, or a fake in the state machine's tests
+	cfg    Config
+	client *Client
+	ast    asterisk // client, or a fake in the state machine's tests
 	// snoopWait bounds the wait for a new snoop to enter Stasis.
 	snoopWait time.Duration
-	stream  *Stream
-	tracker *Tracker
-	log     *slog.Logger
+	stream    *Stream
+	tracker   *Tracker
+	log       *slog.Logger
 
 	mu       sync.Mutex
 	routes   map[string][]*session // channel or playback id → sessions that follow it

@@ -27,7 +27,6 @@ type Stream struct {
 	log      *slog.Logger
 	handle   func(ari.Event)
 	onUp     func() // after every (re)connect, before events flow to handle
-	onDown   func(error)
 	up       atomic.Bool
 	lastErr  atomic.Pointer[string]
 	received atomic.Int64
@@ -110,9 +109,7 @@ func (s *Stream) run(ctx context.Context) {
 		}
 		msg := err.Error()
 		s.lastErr.Store(&msg)
-		if s.up.Swap(false) && s.onDown != nil {
-			s.onDown(err)
-		}
+		s.up.Store(false)
 		d := backoff.next()
 		s.log.Warn("ari event stream down; reconnecting", "error", err, "retry_in", d)
 		select {

@@ -16,6 +16,7 @@ import (
 	"github.com/earshot/earshot"
 	"github.com/earshot/earshot/directory"
 	"github.com/earshot/earshot/internal/feed"
+	"github.com/earshot/earshot/internal/memdir"
 	"github.com/earshot/earshot/offers"
 )
 
@@ -228,7 +229,7 @@ pools: [{id: sales, org: acme, name: Sales, number: "+35891234500", members: [al
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := directory.NewMemory(f)
+	dir := memdir.New(f)
 	log := slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -277,7 +278,10 @@ pools: [{id: sales, org: acme, name: Sales, number: "+35891234500", members: [al
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // dial places a call from number to the supervising number: its leg
 // enters Stasis.

@@ -14,6 +14,7 @@ import (
 	"github.com/earshot/earshot/ariapp"
 	"github.com/earshot/earshot/directory"
 	"github.com/earshot/earshot/internal/audio"
+	"github.com/earshot/earshot/internal/memdir"
 	"github.com/earshot/earshot/internal/phones"
 	"github.com/earshot/earshot/offers"
 	"github.com/earshot/earshot/phone"
@@ -34,7 +35,7 @@ type fixture struct {
 	h      *phones.Harness
 	app    *ariapp.App
 	name   string
-	dir    *directory.Memory
+	dir    *memdir.Memory
 	offers *offers.Service
 	audit  *memAudit
 	clock  *clock
@@ -63,7 +64,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 		level = slog.LevelInfo
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level})).With("app", name)
-	fx := &fixture{t: t, h: h, name: name, dir: directory.NewMemory(f), audit: &memAudit{}, clock: &clock{now: time.Now()}}
+	fx := &fixture{t: t, h: h, name: name, dir: memdir.New(f), audit: &memAudit{}, clock: &clock{now: time.Now()}}
 	tracker := ariapp.NewTracker(fx.dir, name, log)
 	fx.offers = offers.New(offers.Config{Directory: fx.dir, Calls: tracker, Codes: o.codes, Log: log, Now: fx.clock.Now})
 	fx.app, err = ariapp.New(ariapp.Config{

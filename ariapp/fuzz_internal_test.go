@@ -10,6 +10,7 @@ import (
 	"github.com/CyCoreSystems/ari/v6"
 
 	"github.com/earshot/earshot/directory"
+	"github.com/earshot/earshot/internal/memdir"
 	"github.com/earshot/earshot/offers"
 	"github.com/earshot/earshot/phone"
 )
@@ -37,7 +38,7 @@ func FuzzHandle(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		mem := directory.NewMemory(dir)
+		mem := memdir.New(dir)
 		log := slog.New(slog.DiscardHandler)
 		tracker := NewTracker(mem, "earshot", log)
 		a, err := New(Config{

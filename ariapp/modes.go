@@ -8,7 +8,7 @@ import (
 	"github.com/earshot/earshot"
 )
 
-// whisper is the snoop whisper direction for each mode (docs/design.md):
+// whisper is the snoop whisper direction for each mode (docs/design.md §2.6):
 // "out" is the audio sent to the agent; "in" would reach the customer.
 // Listening uses a whisper snoop too, muted: listen and whisper then
 // differ by a mute alone, and switching between them leaves the bridge
@@ -38,7 +38,7 @@ func (s *session) dtmfMode(digit string) (earshot.Mode, bool) {
 // switchMode changes what the supervisor's voice reaches. Between listen
 // and whisper it mutes or unmutes the snoop's whisper. To or from barge it
 // swaps the snoop for one with the other whisper direction, in the
-// measured order (docs/design.md): new snoop in Stasis (muted if
+// measured order (docs/design.md §2.6): new snoop in Stasis (muted if
 // listening), old snoop gone, new snoop in. The bridge never holds two
 // snoops (the agent would hear himself) and stays at two channels (no
 // mixing-technology flip). A switch that fails leaves the mode as it was.

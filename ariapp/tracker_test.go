@@ -12,6 +12,7 @@ import (
 
 	"github.com/earshot/earshot"
 	"github.com/earshot/earshot/directory"
+	"github.com/earshot/earshot/internal/memdir"
 )
 
 func newTestTracker(t *testing.T) *Tracker {
@@ -26,7 +27,7 @@ pools: [{id: sales, org: acme, name: Sales, number: "+35891234500", members: [al
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewTracker(directory.NewMemory(f), "earshot", slog.New(slog.DiscardHandler))
+	return NewTracker(memdir.New(f), "earshot", slog.New(slog.DiscardHandler))
 }
 
 func leg(id, name, state, pool string) ari.ChannelData {

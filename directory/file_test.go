@@ -12,6 +12,7 @@ import (
 
 	"github.com/earshot/earshot"
 	"github.com/earshot/earshot/directory"
+	"github.com/earshot/earshot/internal/memdir"
 )
 
 // fixture is the path of a file under testdata/directory.
@@ -274,6 +275,6 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		// A file that parses serves as a directory.
-		directory.NewMemory(file)
+		memdir.New(file)
 	})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/earshot/earshot"
 	"github.com/earshot/earshot/directory"
+	"github.com/earshot/earshot/internal/memdir"
 	"github.com/earshot/earshot/offers"
 	"github.com/earshot/earshot/store"
 )
@@ -77,7 +78,7 @@ func setupWith(t *testing.T, change func(*offers.Config)) (*offers.Service, *fak
 		"bob":   {ID: "leg-2", Agent: "bob", Pool: "sales"},
 	}, events: make(chan earshot.CallEvent, 4)}
 	clk := &clock{t: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}
-	cfg := offers.Config{Directory: directory.NewMemory(f), Calls: calls, Now: clk.now}
+	cfg := offers.Config{Directory: memdir.New(f), Calls: calls, Now: clk.now}
 	change(&cfg)
 	return offers.New(cfg), calls, clk
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/earshot/earshot"
 	"github.com/earshot/earshot/directory"
 	"github.com/earshot/earshot/internal/logbuf"
+	"github.com/earshot/earshot/internal/memdir"
 	"github.com/earshot/earshot/push"
 	"github.com/earshot/earshot/push/fcm"
 	"github.com/earshot/earshot/push/fcmtest"
@@ -84,7 +85,7 @@ func start(t *testing.T, change func(*push.Config)) *harness {
 		t.Fatal(err)
 	}
 	cfg := push.Config{
-		Sender: sender, Devices: h.devices, Directory: directory.NewMemory(f),
+		Sender: sender, Devices: h.devices, Directory: memdir.New(f),
 		SupervisingNumber: supervisingNumber, BaseDelay: 20 * time.Millisecond, MaxDelay: 2 * time.Second,
 		Log: slog.New(slog.NewTextHandler(h.log, nil)),
 	}

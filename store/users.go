@@ -162,7 +162,7 @@ func userIndexes(tx *bolt.Tx) []userIndex {
 	}, {
 		b: tx.Bucket(bucketAgentsByEndpt),
 		key: func(u userRecord) string {
-			// Like directory.Memory, only agents are found by endpoint.
+			// Like the in-memory directory (internal/memdir), only agents are found by endpoint.
 			if u.Endpoint == "" || !slices.Contains(u.Roles, earshot.RoleAgent) {
 				return ""
 			}

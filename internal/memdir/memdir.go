@@ -1,4 +1,7 @@
-package directory
+// Package memdir is an earshot.Directory held in memory, for tests and
+// tools that need a directory without a store (the program itself serves
+// the directory from the bbolt store).
+package memdir
 
 import (
 	"context"
@@ -6,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/earshot/earshot"
+	"github.com/earshot/earshot/directory"
 	"github.com/earshot/earshot/phone"
 )
 
@@ -34,9 +38,9 @@ type index struct {
 	byEndpoint map[string]int // endpointKey → agent
 }
 
-// NewMemory returns a directory serving f, normally the result of Parse or
+// New returns a directory serving f, normally the result of Parse or
 // Load; nil serves an empty directory. The Memory keeps its own copy.
-func NewMemory(f *File) *Memory {
+func New(f *directory.File) *Memory {
 	return &Memory{ix: newIndex(f)}
 }
 
@@ -44,16 +48,16 @@ func NewMemory(f *File) *Memory {
 // see either the old or the new one, never a mix. Changes made with
 // SetPhoneNumber and SetFeature are not carried over; whoever persists
 // them applies them again.
-func (m *Memory) Replace(f *File) {
+func (m *Memory) Replace(f *directory.File) {
 	ix := newIndex(f)
 	m.mu.Lock()
 	m.ix = ix
 	m.mu.Unlock()
 }
 
-func newIndex(f *File) *index {
+func newIndex(f *directory.File) *index {
 	if f == nil {
-		f = &File{}
+		f = &directory.File{}
 	}
 	ix := &index{
 		orgByID:    map[string]int{},
@@ -79,7 +83,7 @@ func newIndex(f *File) *index {
 		if _, taken := ix.byPhone[u.PhoneNumber]; u.PhoneNumber != "" && !taken {
 			ix.byPhone[u.PhoneNumber] = i
 		}
-		key := EndpointKey(u.Endpoint)
+		key := directory.EndpointKey(u.Endpoint)
 		if _, taken := ix.byEndpoint[key]; u.Endpoint != "" && u.HasRole(earshot.RoleAgent) && !taken {
 			ix.byEndpoint[key] = i
 		}
@@ -125,7 +129,7 @@ func (m *Memory) UserByPhone(_ context.Context, e164 string) (earshot.User, erro
 func (m *Memory) AgentByEndpoint(_ context.Context, endpoint string) (earshot.User, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.userAt(m.ix.byEndpoint, EndpointKey(endpoint))
+	return m.userAt(m.ix.byEndpoint, directory.EndpointKey(endpoint))
 }
 
 // userAt looks key up in one of the user indexes; m.mu must be held.
@@ -218,7 +222,7 @@ func (m *Memory) SetPhoneNumber(_ context.Context, userID, e164 string) error {
 // is already so is not an error. It returns ErrOrgNotFound, or EINVALID
 // for a feature Earshot does not know.
 func (m *Memory) SetFeature(org, feature string, on bool) error {
-	if !slices.Contains(knownFeatures, feature) {
+	if feature != earshot.FeatureSupervising { // the one feature Earshot acts on
 		return earshot.Errorf(earshot.EINVALID, "feature %q is not known", feature)
 	}
 	m.mu.Lock()

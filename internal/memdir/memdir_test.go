@@ -1,20 +1,35 @@
-package directory_test
+package memdir_test
 
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/earshot/earshot"
 	"github.com/earshot/earshot/directory"
+	"github.com/earshot/earshot/internal/memdir"
 )
 
-// MustMemory serves the demo directory.
-func MustMemory(tb testing.TB) *directory.Memory {
+// MustLoad loads a directory fixture with the cheapest bcrypt cost.
+func MustLoad(tb testing.TB, name string) *directory.File {
 	tb.Helper()
-	return directory.NewMemory(MustLoad(tb, "demo.yaml"))
+	f, err := directory.Load(filepath.Join("..", "..", "testdata", "directory", name), "FI", directory.WithBcryptCost(bcrypt.MinCost))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return f
+}
+
+// MustMemory serves the demo directory.
+func MustMemory(tb testing.TB) *memdir.Memory {
+	tb.Helper()
+	return memdir.New(MustLoad(tb, "demo.yaml"))
 }
 
 func TestMemory_Org(t *testing.T) {
@@ -237,12 +252,12 @@ func TestMemory_Replace(t *testing.T) {
 	m := MustMemory(t)
 	_ = m.SetPhoneNumber(ctx, "sara", "+358409999999")
 
-	f, err := parse(`
+	f, err := directory.Parse(strings.NewReader(`
 organizations: [{id: acme, features: [supervising]}]
 users:
   - {id: alice, org: acme, name: Alice Renamed, roles: [agent], endpoint: PJSIP/1001}
 pools: [{id: sales, org: acme, members: [alice]}]
-`)
+`), "FI", directory.WithBcryptCost(bcrypt.MinCost))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +291,7 @@ pools: [{id: sales, org: acme, members: [alice]}]
 func TestMemory_Concurrent(t *testing.T) {
 	ctx := context.Background()
 	f := MustLoad(t, "demo.yaml")
-	m := directory.NewMemory(f)
+	m := memdir.New(f)
 	var wg sync.WaitGroup
 	for i := range 4 {
 		wg.Go(func() {

@@ -55,7 +55,6 @@ type Harness struct {
 	inBridge  map[string]string               // channel id → bridge id
 	members   map[string]map[string]bool      // bridge id → channel ids
 	destroyed map[string]time.Time            // channel id → when it was destroyed
-	up        map[string]time.Time            // channel id → when it was answered (Asterisk's clock)
 	answered  map[string]time.Time            // dialled channel id → its Dial ANSWER
 	apps      map[string]map[string]time.Time // channel id → dialplan application → when it first started
 	dtmf      map[string][]time.Time          // channel id → when each DTMF key ended on it
@@ -77,7 +76,6 @@ func New(tb testing.TB) *Harness {
 		inBridge:  map[string]string{},
 		members:   map[string]map[string]bool{},
 		destroyed: map[string]time.Time{},
-		up:        map[string]time.Time{},
 		answered:  map[string]time.Time{},
 		apps:      map[string]map[string]time.Time{},
 		dtmf:      map[string][]time.Time{},
@@ -176,14 +174,6 @@ func (h *Harness) resync() {
 	h.notify = make(chan struct{})
 }
 
-// UpAt returns when Asterisk answered channel id, from its event.
-func (h *Harness) UpAt(id string) (time.Time, bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	t, ok := h.up[id]
-	return t, ok
-}
-
 // AppAt returns when channel id first started dialplan application app
 // (Stasis, ChanSpy): where a supervisor's call reaches the spy.
 func (h *Harness) AppAt(id, app string) (time.Time, bool) {
@@ -255,9 +245,6 @@ func (h *Harness) handle(e ari.Event) {
 		h.track(e.Channel)
 	case *ari.ChannelStateChange:
 		h.track(e.Channel)
-		if _, seen := h.up[e.Channel.ID]; !seen && e.Channel.State == "Up" {
-			h.up[e.Channel.ID] = time.Time(e.Timestamp)
-		}
 
 	case *ari.ChannelVarset:
 		h.track(e.Channel)
@@ -575,6 +562,14 @@ func (c *Call) HangupParty(ctx context.Context, party string) error {
 		return err
 	}
 	return c.WaitGone(ctx, id)
+}
+
+// Gone reports whether Asterisk has destroyed channel id.
+func (c *Call) Gone(id string) bool {
+	c.h.mu.Lock()
+	defer c.h.mu.Unlock()
+	_, gone := c.h.destroyed[id]
+	return gone
 }
 
 // WaitGone waits until the channels are destroyed (all of the call's when

@@ -68,7 +68,6 @@ type Server struct {
 
 	mu           sync.Mutex
 	received     []Received
-	attempts     int // messages:send requests, failed ones included
 	tokens       int // OAuth token exchanges
 	failures     []failure
 	unregistered map[string]bool
@@ -159,13 +158,6 @@ func (s *Server) Received() []Received {
 	return append([]Received(nil), s.received...)
 }
 
-// Attempts counts send requests, failed ones included.
-func (s *Server) Attempts() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.attempts
-}
-
 // Wait returns the delivered messages once done holds for them, or fails
 // the test after d.
 func (s *Server) Wait(tb testing.TB, d time.Duration, what string, done func([]Received) bool) []Received {
@@ -254,7 +246,6 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.notify()
-	s.attempts++
 	if len(s.failures) > 0 {
 		f := s.failures[0]
 		s.failures = s.failures[1:]
