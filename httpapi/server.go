@@ -159,6 +159,10 @@ type Config struct {
 	Console fs.FS
 	// Metrics, when set, is served at GET /metrics (Prometheus).
 	Metrics http.Handler
+	// MetricsAuth makes /metrics ask for the admin token, as the operator
+	// routes do (404 without one configured): the figures tell who is
+	// busy and how the server behaves, which is the operator's business.
+	MetricsAuth bool
 	// Observe, when set, is told each request's route pattern, status and
 	// duration (event streams excluded: they last as long as the client).
 	Observe func(method, route string, status int, d time.Duration)
@@ -267,7 +271,11 @@ func (s *Server) routes() {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	if s.cfg.Metrics != nil {
-		e.GET("/metrics", echo.WrapHandler(s.cfg.Metrics))
+		var mw []echo.MiddlewareFunc
+		if s.cfg.MetricsAuth {
+			mw = append(mw, s.operator)
+		}
+		e.GET("/metrics", echo.WrapHandler(s.cfg.Metrics), mw...)
 	}
 	if s.cfg.Console != nil {
 		e.GET("/", s.consoleIndex)

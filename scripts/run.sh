@@ -29,6 +29,7 @@ with the demo directory testdata/directory/demo.yaml:
   organization acme (supervising on), supervisor sara (+358401234567),
   agents alice, bob and carol in pools sales and support.
 Health: curl -s 127.0.0.1:8080/readyz
+Metrics: curl -s -H 'Authorization: Bearer demo-operator-token-not-for-production' 127.0.0.1:8080/metrics
 Simulated calls: .cache/demo/earshot-sim call | supervise | list | hangup
 A whole supervision, step by step: README, "Try it".
 Stop with Ctrl-C.
@@ -43,7 +44,7 @@ MSG
   --supervising-number +35891234599 \
   --default-region FI \
   --push log \
-  --admin-token demo-operator-token \
+  --admin-token demo-operator-token-not-for-production \
   "$@" &
 earshot=$!
 trap 'kill -TERM $earshot 2>/dev/null; wait $earshot; exit 130' INT TERM

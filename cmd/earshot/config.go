@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,6 +36,13 @@ type Config struct {
 	DB         string // db: path of the bbolt file
 	Directory  string // directory: YAML file imported at start; "" for none
 	AdminToken string // admin-token: the operator API credential (secret); "" disables the operator API
+
+	// MetricsAddr is host:port of a listener serving only /metrics,
+	// without credentials; "" serves /metrics on the API's address.
+	MetricsAddr string
+	// MetricsAuth makes /metrics on the API's address ask for the admin
+	// token (metrics-auth); it does not apply to MetricsAddr.
+	MetricsAuth bool
 
 	// SupervisingNumber is the number offers tell supervisors to call,
 	// normalised to E.164; "" when unset.
@@ -80,22 +88,45 @@ const (
 type setting struct {
 	name, def, usage string
 	secret, isBool   bool
+	// cred says what a systemd credential named after the setting
+	// (a file in $CREDENTIALS_DIRECTORY, see deploy/earshot.service)
+	// gives it: its content (secrets) or its path (files).
+	cred credKind
 }
+
+type credKind int
+
+const (
+	credNone    credKind = iota
+	credContent          // the setting is the file's content
+	credPath             // the setting is the file's path
+)
+
+// MinAdminTokenLen is the shortest admin token Earshot accepts. The token
+// opens every operator route (users, pools, backups of the whole store),
+// so it must not be guessable: 32 characters of `openssl rand -hex 32`
+// (which prints 64) are 128 bits.
+const MinAdminTokenLen = 32
+
+// maxCredential bounds a secret read from a credential file.
+const maxCredential = 4 << 10
 
 // settings lists every setting in the order usage shows them.
 var settings = []setting{
 	{name: "ari-url", def: "http://127.0.0.1:8088", usage: "Asterisk's HTTP base URL (Earshot appends /ari)"},
 	{name: "ari-user", def: "earshot", usage: "ARI user"},
-	{name: "ari-password", usage: "ARI password", secret: true},
+	{name: "ari-password", usage: "ARI password", secret: true, cred: credContent},
 	{name: "ari-app", def: "earshot", usage: "Stasis application name"},
 	{name: "http-addr", def: "127.0.0.1:8080", usage: "host:port the API listens on"},
+	{name: "metrics-addr", usage: "host:port serving only /metrics, without credentials (default: /metrics on http-addr)"},
+	{name: "metrics-auth", def: "true", usage: "/metrics on http-addr needs the admin token", isBool: true},
 	{name: "db", def: "earshot.db", usage: "path of the database file"},
-	{name: "directory", usage: "directory YAML file imported at start"},
-	{name: "admin-token", usage: "operator API credential", secret: true},
+	{name: "directory", usage: "directory YAML file imported at start", cred: credPath},
+	{name: "admin-token", usage: "operator API credential, at least 32 characters (openssl rand -hex 32)", secret: true, cred: credContent},
 	{name: "supervising-number", usage: "E.164 number supervisors call to listen"},
 	{name: "default-region", def: "FI", usage: "ISO country for numbers written without +"},
 	{name: "push", def: PushLog, usage: "push notifications: fcm, log or off"},
-	{name: "fcm-credentials", usage: "FCM service-account JSON file"},
+	{name: "fcm-credentials", usage: "FCM service-account JSON file", cred: credPath},
 	{name: "fcm-project", usage: "FCM project id"},
 	{name: "fcm-endpoint", usage: "FCM base URL override"},
 	{name: "push-queue", def: "1024", usage: "notifications waiting for delivery at most (more are dropped)"},
@@ -130,11 +161,14 @@ func (v *rawValue) IsBoolFlag() bool   { return v.isBool }
 
 // LoadConfig reads the settings from args (without the program name),
 // the environment through getenv (os.Getenv in production) and the file
-// named by --config or EARSHOT_CONFIG. A flag beats the environment,
-// which beats the file, which beats the default; an empty environment
-// variable counts as unset. It checks every value and reports all
-// problems at once, each naming its setting. For -h it returns an error
-// wrapping flag.ErrHelp whose text is the usage.
+// named by --config or EARSHOT_CONFIG. Under systemd, a credential named
+// after a setting (ari-password, admin-token, fcm-credentials, directory)
+// counts as well, between the environment and the file. A flag beats the
+// environment, which beats a credential, which beats the file, which
+// beats the default; an empty environment variable or credential counts
+// as unset. It checks every value and reports all problems at once, each
+// naming its setting. For -h it returns an error wrapping flag.ErrHelp
+// whose text is the usage.
 func LoadConfig(args []string, getenv func(string) string) (*Config, error) {
 	fs := flag.NewFlagSet("earshot", flag.ContinueOnError)
 	// Errors are returned, not printed: main decides where they go.
@@ -168,6 +202,8 @@ func LoadConfig(args []string, getenv func(string) string) (*Config, error) {
 		}
 	}
 
+	creds, credProblems := readCredentials(getenv("CREDENTIALS_DIRECTORY"))
+	problems = append(problems, credProblems...)
 	raw := make(map[string]string, len(settings))
 	for _, s := range settings {
 		switch v, inFile := fromFile[s.name]; {
@@ -175,6 +211,8 @@ func LoadConfig(args []string, getenv func(string) string) (*Config, error) {
 			raw[s.name] = values[s.name].s
 		case getenv(envName(s.name)) != "":
 			raw[s.name] = getenv(envName(s.name))
+		case creds[s.name] != "":
+			raw[s.name] = creds[s.name]
 		case inFile:
 			raw[s.name] = v
 		default:
@@ -211,6 +249,50 @@ func usage() string {
 	}
 	tw.Flush()
 	return b.String()
+}
+
+// readCredentials reads the systemd credentials named after settings from
+// dir ($CREDENTIALS_DIRECTORY; "" for none). systemd makes them readable
+// to the service alone, so secrets and root-only files reach a
+// DynamicUser service without a world-readable copy. An empty credential
+// (the unit's SetCredential= default for a file the site does not have)
+// counts as unset.
+func readCredentials(dir string) (map[string]string, []error) {
+	out := map[string]string{}
+	if dir == "" {
+		return out, nil
+	}
+	var problems []error
+	for _, s := range settings {
+		if s.cred == credNone {
+			continue
+		}
+		path := filepath.Join(dir, s.name)
+		fi, err := os.Stat(path)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			continue
+		case err != nil:
+			problems = append(problems, fmt.Errorf("%s: credential: %w", s.name, err))
+			continue
+		case fi.Size() == 0:
+			continue
+		case s.cred == credPath:
+			out[s.name] = path
+			continue
+		case fi.Size() > maxCredential:
+			problems = append(problems, fmt.Errorf("%s: credential %s is larger than %d bytes", s.name, path, maxCredential))
+			continue
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("%s: credential: %w", s.name, err))
+			continue
+		}
+		// Files written by editors and echo end in a newline.
+		out[s.name] = strings.TrimRight(string(data), "\r\n")
+	}
+	return out, problems
 }
 
 // readConfigFile reads a YAML mapping of setting names to scalar values.
@@ -271,6 +353,7 @@ func parseConfig(raw map[string]string) (*Config, []error) {
 		ARIPassword:    raw["ari-password"],
 		ARIApp:         raw["ari-app"],
 		HTTPAddr:       raw["http-addr"],
+		MetricsAddr:    raw["metrics-addr"],
 		DB:             raw["db"],
 		Directory:      raw["directory"],
 		AdminToken:     raw["admin-token"],
@@ -293,8 +376,22 @@ func parseConfig(raw map[string]string) (*Config, []error) {
 	if c.ARIApp == "" || strings.ContainsAny(c.ARIApp, " \t/,") {
 		bad("ari-app", "%q is not a Stasis application name (non-empty, no spaces, slashes or commas)", c.ARIApp)
 	}
-	if host, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || strings.ContainsAny(host, " /") || !isPort(port) {
+	if !isHostPort(c.HTTPAddr) {
 		bad("http-addr", "%q is not host:port (e.g. 127.0.0.1:8080 or :8080)", c.HTTPAddr)
+	}
+	switch {
+	case c.MetricsAddr == "":
+	case !isHostPort(c.MetricsAddr):
+		bad("metrics-addr", "%q is not host:port (e.g. 127.0.0.1:9464)", c.MetricsAddr)
+	case c.MetricsAddr == c.HTTPAddr:
+		bad("metrics-addr", "%q is http-addr too; leave metrics-addr empty to serve /metrics on the API's address", c.MetricsAddr)
+	}
+	var err error
+	if c.MetricsAuth, err = strconv.ParseBool(raw["metrics-auth"]); err != nil {
+		bad("metrics-auth", "%q is not true or false", raw["metrics-auth"])
+	}
+	if msg := adminTokenProblem(c.AdminToken); msg != "" {
+		bad("admin-token", "%s", msg)
 	}
 	if c.DB == "" {
 		bad("db", "is empty")
@@ -364,7 +461,6 @@ func parseConfig(raw map[string]string) (*Config, []error) {
 	if !slices.Contains([]string{"off", "connect", "every"}, c.AgentTone) {
 		bad("agent-tone", "%q is not one of off, connect, every", c.AgentTone)
 	}
-	var err error
 	if c.DTMFModes, err = strconv.ParseBool(raw["dtmf-modes"]); err != nil {
 		bad("dtmf-modes", "%q is not true or false", raw["dtmf-modes"])
 	}
@@ -380,6 +476,51 @@ func parseConfig(raw map[string]string) (*Config, []error) {
 func isHTTPURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+func isHostPort(s string) bool {
+	host, port, err := net.SplitHostPort(s)
+	return err == nil && !strings.ContainsAny(host, " /") && isPort(port)
+}
+
+// adminTokenProblem says what is wrong with an admin token, "" for
+// nothing. None at all is allowed: it turns the operator routes off.
+func adminTokenProblem(tok string) string {
+	if tok == "" {
+		return ""
+	}
+	for _, r := range tok {
+		// It travels in an Authorization header, which trims spaces:
+		// a token with one could never match.
+		if r <= ' ' || r > '~' {
+			return "has a space, a control or a non-ASCII character; use visible ASCII only (e.g. `openssl rand -hex 32`)"
+		}
+	}
+	if n := len(tok); n < MinAdminTokenLen {
+		return fmt.Sprintf("is %d characters long; it must have at least %d, since it opens every operator route "+
+			"(users, pools, backups of the whole store); make one with `openssl rand -hex 32`", n, MinAdminTokenLen)
+	}
+	return ""
+}
+
+// Warnings lists settings that are valid but probably not what a site
+// wants: `config check` prints them, and serving logs them.
+func (c *Config) Warnings() []string {
+	var w []string
+	if c.SupervisingNumber == "" {
+		w = append(w, "supervising-number is not set: earshot refuses to serve without it (backup and directory import work)")
+	}
+	if c.ARIPassword == "" {
+		w = append(w, "ari-password is not set: Asterisk will refuse earshot's ARI user")
+	}
+	if c.AdminToken == "" {
+		msg := "admin-token is not set: the operator routes (/api/v1/admin/...) answer 404, and backup and directory import cannot go through a running earshot"
+		if c.MetricsAddr == "" && c.MetricsAuth {
+			msg += "; /metrics is not served either (set admin-token, metrics-addr, or metrics-auth: false)"
+		}
+		w = append(w, msg)
+	}
+	return w
 }
 
 func isPort(s string) bool {
@@ -437,6 +578,8 @@ func (c *Config) Redacted() map[string]string {
 		"ari-password":       secret(c.ARIPassword),
 		"ari-app":            c.ARIApp,
 		"http-addr":          c.HTTPAddr,
+		"metrics-addr":       c.MetricsAddr,
+		"metrics-auth":       strconv.FormatBool(c.MetricsAuth),
 		"db":                 c.DB,
 		"directory":          c.Directory,
 		"admin-token":        secret(c.AdminToken),

@@ -14,6 +14,9 @@ import (
 	"time"
 )
 
+// longToken is an admin token of an acceptable length.
+const longToken = "0123456789abcdef0123456789abcdef"
+
 // env is a fake environment for LoadConfig.
 type env map[string]string
 
@@ -37,7 +40,7 @@ func TestLoadConfig(t *testing.T) {
 		}
 		want := Config{
 			ARIURL: "http://127.0.0.1:8088", ARIUser: "earshot", ARIApp: "earshot",
-			HTTPAddr: "127.0.0.1:8080", DB: "earshot.db", DefaultRegion: "FI",
+			HTTPAddr: "127.0.0.1:8080", MetricsAuth: true, DB: "earshot.db", DefaultRegion: "FI",
 			Push: PushLog, PushQueue: 1024, PushAttempts: 5, PushTimeout: 15 * time.Second,
 			LogLevel: slog.LevelInfo, LogFormat: "text", OfferTTL: 2 * time.Minute, TokenTTL: 8 * time.Hour, AgentTone: "connect", DTMFModes: true, DTMFKeys: "456",
 			Args: []string{},
@@ -155,7 +158,8 @@ func TestLoadConfig_Env(t *testing.T) {
 	e := env{
 		"EARSHOT_ARI_URL": "http://pbx:8088/ari", "EARSHOT_ARI_USER": "u", "EARSHOT_ARI_PASSWORD": "p",
 		"EARSHOT_ARI_APP": "app", "EARSHOT_HTTP_ADDR": "0.0.0.0:80", "EARSHOT_DB": "/var/lib/earshot.db",
-		"EARSHOT_DIRECTORY": "dir.yaml", "EARSHOT_ADMIN_TOKEN": "tok", "EARSHOT_SUPERVISING_NUMBER": "+35891234599",
+		"EARSHOT_METRICS_ADDR": "127.0.0.1:9464", "EARSHOT_METRICS_AUTH": "false",
+		"EARSHOT_DIRECTORY": "dir.yaml", "EARSHOT_ADMIN_TOKEN": longToken, "EARSHOT_SUPERVISING_NUMBER": "+35891234599",
 		"EARSHOT_DEFAULT_REGION": "SE", "EARSHOT_PUSH": "fcm", "EARSHOT_FCM_CREDENTIALS": "sa.json",
 		"EARSHOT_FCM_PROJECT": "proj", "EARSHOT_FCM_ENDPOINT": "https://fcm.example/v1", "EARSHOT_LOG_LEVEL": "warn",
 		"EARSHOT_PUSH_QUEUE": "64", "EARSHOT_PUSH_ATTEMPTS": "3", "EARSHOT_PUSH_TIMEOUT": "2s",
@@ -168,7 +172,8 @@ func TestLoadConfig_Env(t *testing.T) {
 	}
 	want := Config{
 		ARIURL: "http://pbx:8088/ari", ARIUser: "u", ARIPassword: "p", ARIApp: "app", HTTPAddr: "0.0.0.0:80",
-		DB: "/var/lib/earshot.db", Directory: "dir.yaml", AdminToken: "tok", SupervisingNumber: "+35891234599",
+		MetricsAddr: "127.0.0.1:9464", MetricsAuth: false,
+		DB: "/var/lib/earshot.db", Directory: "dir.yaml", AdminToken: longToken, SupervisingNumber: "+35891234599",
 		DefaultRegion: "SE", Push: "fcm", FCMCredentials: "sa.json", FCMProject: "proj",
 		FCMEndpoint: "https://fcm.example/v1", PushQueue: 64, PushAttempts: 3, PushTimeout: 2 * time.Second,
 		LogLevel: slog.LevelWarn, LogFormat: "json", OfferTTL: 5 * time.Minute, TokenTTL: 30 * time.Minute,
@@ -281,6 +286,9 @@ func TestLoadConfig_Validation(t *testing.T) {
 		{[]string{"--dtmf-keys", "45"}, `dtmf-keys: "45" is not three different DTMF keys`},
 		{[]string{"--dtmf-keys", "445"}, `dtmf-keys: "445" is not three different DTMF keys`},
 		{[]string{"--dtmf-keys", "45x"}, `dtmf-keys: "45x" is not three different DTMF keys`},
+		{[]string{"--metrics-addr", "9464"}, `metrics-addr: "9464" is not host:port`},
+		{[]string{"--metrics-addr", "127.0.0.1:8080"}, `metrics-addr: "127.0.0.1:8080" is http-addr too`},
+		{[]string{"--metrics-auth=sometimes"}, `metrics-auth: "sometimes" is not true or false`},
 	} {
 		_, err := LoadConfig(tt.args, env{}.get)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -324,7 +332,7 @@ func TestConfig_ARIBase(t *testing.T) {
 func TestConfig_Redacted(t *testing.T) {
 	const (
 		password = "ari-hunter2"
-		token    = "admin-hunter2"
+		token    = "admin-hunter2-admin-hunter2-admin-hunter2"
 		urlPass  = "url-hunter2"
 	)
 	c, err := LoadConfig([]string{
@@ -375,5 +383,161 @@ func TestLoadConfig_Example(t *testing.T) {
 	}
 	if c.SupervisingNumber != "+35891234599" || c.LogFormat != "json" {
 		t.Errorf("example config read as %+v", c)
+	}
+}
+
+// The admin token opens every operator route: a short or unusable one is
+// refused at start, with the reason and how to make a good one.
+func TestLoadConfig_AdminToken(t *testing.T) {
+	for _, tt := range []struct {
+		name, token string
+		want        []string // in the error; nil: accepted
+	}{
+		{"None", "", nil},
+		{"Min", strings.Repeat("a", MinAdminTokenLen), nil},
+		{"OpenSSLHex", "3f9a0c5e1b7d2f4a6c8e0b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a", nil},
+		{"Printable", "A-b_c.d~e!f@g#h$i%j^k&l*m(n)o+p=q", nil},
+		{"ErrOneChar", "x", []string{"admin-token: is 1 characters long", "at least 32", "openssl rand -hex 32"}},
+		{"ErrJustShort", strings.Repeat("a", MinAdminTokenLen-1), []string{"is 31 characters long"}},
+		{"ErrSpace", "0123456789abcdef 0123456789abcdef", []string{"admin-token: has a space"}},
+		{"ErrTrailingSpace", longToken + " ", []string{"admin-token: has a space"}},
+		{"ErrControl", longToken + "\x00", []string{"admin-token: has a space, a control"}},
+		{"ErrNonASCII", longToken + "é", []string{"non-ASCII"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := LoadConfig([]string{"--admin-token", tt.token}, env{}.get)
+			if tt.want == nil {
+				if err != nil || c.AdminToken != tt.token {
+					t.Fatalf("err = %v, token %q", err, c.AdminToken)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			if len(tt.token) > 4 && strings.Contains(err.Error(), tt.token) {
+				t.Errorf("error shows the token: %v", err)
+			}
+		})
+	}
+	// From the environment and the file alike.
+	if _, err := LoadConfig(nil, env{"EARSHOT_ADMIN_TOKEN": "short"}.get); err == nil || !strings.Contains(err.Error(), "admin-token: is 5 characters long") {
+		t.Errorf("from the environment: %v", err)
+	}
+	if _, err := LoadConfig([]string{"--config", writeConfig(t, "admin-token: short\n")}, env{}.get); err == nil || !strings.Contains(err.Error(), "admin-token: is 5") {
+		t.Errorf("from the file: %v", err)
+	}
+}
+
+func TestConfig_Warnings(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		want []string // each a part of one warning, in order
+	}{
+		{"AllSet", []string{"--supervising-number", "+35891234599", "--ari-password", "pw", "--admin-token", longToken}, nil},
+		{"Nothing", nil, []string{"supervising-number is not set", "ari-password is not set", "admin-token is not set"}},
+		{"NoSupervisingNumber", []string{"--ari-password", "pw", "--admin-token", longToken}, []string{"supervising-number is not set: earshot refuses to serve"}},
+		{"NoPassword", []string{"--supervising-number", "+35891234599", "--admin-token", longToken}, []string{"ari-password is not set"}},
+		{"NoAdminToken", []string{"--supervising-number", "+35891234599", "--ari-password", "pw"}, []string{"admin-token is not set: the operator routes"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := LoadConfig(tt.args, env{}.get)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := c.Warnings()
+			if len(got) != len(tt.want) {
+				t.Fatalf("warnings %q, want %d", got, len(tt.want))
+			}
+			for i, w := range tt.want {
+				if !strings.Contains(got[i], w) {
+					t.Errorf("warning %d = %q, want %q in it", i, got[i], w)
+				}
+			}
+		})
+	}
+	// Without an admin token, /metrics on the API's address is gone too,
+	// unless it has its own address or is open.
+	for _, tt := range []struct {
+		args        []string
+		wantMetrics bool
+	}{
+		{nil, true},
+		{[]string{"--metrics-addr", "127.0.0.1:9464"}, false},
+		{[]string{"--metrics-auth=false"}, false},
+	} {
+		c, err := LoadConfig(tt.args, env{}.get)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(strings.Join(c.Warnings(), "\n"), "/metrics is not served"); got != tt.wantMetrics {
+			t.Errorf("%q: warns about /metrics %v, want %v: %q", tt.args, got, tt.wantMetrics, c.Warnings())
+		}
+	}
+}
+
+// Under systemd, credentials named after settings (LoadCredential= in
+// deploy/earshot.service) supply secrets and files the service's dynamic
+// user could not read from /etc.
+func TestLoadConfig_Credentials(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o400); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("ari-password", "from-credential\n")
+	write("admin-token", longToken+"\r\n")
+	write("fcm-credentials", `{"type":"service_account"}`)
+	write("directory", "") // SetCredential='s empty default: unset
+	write("db", "/not/a/credential.db")
+	file := writeConfig(t, "ari-password: from-file\nfcm-credentials: /etc/earshot/sa.json\ndirectory: from-file.yaml\n")
+
+	c, err := LoadConfig([]string{"--config", file}, env{"CREDENTIALS_DIRECTORY": dir}.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case c.ARIPassword != "from-credential":
+		t.Errorf("ari-password = %q, want the credential's content without its newline", c.ARIPassword)
+	case c.AdminToken != longToken:
+		t.Errorf("admin-token = %q", c.AdminToken)
+	case c.FCMCredentials != filepath.Join(dir, "fcm-credentials"):
+		t.Errorf("fcm-credentials = %q, want the credential's path", c.FCMCredentials)
+	case c.Directory != "from-file.yaml":
+		t.Errorf("directory = %q, want the file's (the credential is empty)", c.Directory)
+	case c.DB != "earshot.db":
+		t.Errorf("db = %q: db is no credential", c.DB)
+	}
+
+	// The environment and flags still win.
+	c, err = LoadConfig([]string{"--ari-password", "from-flag"}, env{"CREDENTIALS_DIRECTORY": dir, "EARSHOT_ADMIN_TOKEN": longToken + "env"}.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ARIPassword != "from-flag" || c.AdminToken != longToken+"env" {
+		t.Errorf("ari-password %q, admin-token %q", c.ARIPassword, c.AdminToken)
+	}
+
+	// A credential is checked like any value, and a huge one is refused.
+	short := t.TempDir()
+	if err := os.WriteFile(filepath.Join(short, "admin-token"), []byte("short\n"), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(short, "ari-password"), bytes.Repeat([]byte("x"), maxCredential+1), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadConfig(nil, env{"CREDENTIALS_DIRECTORY": short}.get)
+	for _, w := range []string{"admin-token: is 5 characters long", "ari-password: credential", "larger than"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("err = %v, want %q", err, w)
+		}
 	}
 }

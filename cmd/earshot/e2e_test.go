@@ -37,7 +37,7 @@ func startE2E(t *testing.T, args ...string) *e2e {
 	cfg, err := LoadConfig(append([]string{
 		"--ari-url", sb.URL, "--ari-user", sb.User, "--ari-password", sb.Password, "--ari-app", app,
 		"--db", filepath.Join(t.TempDir(), "earshot.db"), "--directory", "../../testdata/directory/demo.yaml",
-		"--supervising-number", phones.SupervisingNumber, "--admin-token", "operator-secret-token",
+		"--supervising-number", phones.SupervisingNumber, "--admin-token", testAdminToken,
 		"--http-addr", "127.0.0.1:0",
 	}, args...), envOf(nil))
 	if err != nil {
@@ -51,7 +51,7 @@ func startE2E(t *testing.T, args ...string) *e2e {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
-	e := &e2e{t: t, h: h, m: m, api: httptest.NewServer(m.http.Handler()), app: app, admin: "operator-secret-token"}
+	e := &e2e{t: t, h: h, m: m, api: httptest.NewServer(m.http.Handler()), app: app, admin: testAdminToken}
 	t.Cleanup(func() {
 		e.api.Close()
 		h.HangupAll()

@@ -3,7 +3,7 @@
 // job and exit.
 //
 //	earshot [flags]                          run the server
-//	earshot [flags] config check             validate the configuration and print it (secrets hidden)
+//	earshot [flags] config check             validate the configuration, print it (secrets hidden) and its warnings
 //	earshot [flags] backup FILE              write a consistent copy of the store (also while earshot runs)
 //	earshot [flags] directory import FILE    import a YAML directory file (idempotent)
 //	earshot help                             the usage (also -h, and --help after a command)
@@ -16,12 +16,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"slices"
 	"strings"
 	"syscall"
-	"time"
+	"text/tabwriter"
 
 	"github.com/earshot/earshot"
 	"github.com/earshot/earshot/ariapp"
@@ -66,9 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args := cfg.Args; {
 	case len(args) == 0:
 	case len(args) == 2 && args[0] == "config" && args[1] == "check":
-		fmt.Fprint(stdout, cfg.String())
-		fmt.Fprintln(stdout, "configuration ok")
-		return nil
+		return configCheck(cfg, stdout)
 	case len(args) == 2 && args[0] == "backup":
 		return backup(ctx, cfg, args[1], stdout)
 	case len(args) == 3 && args[0] == "directory" && args[1] == "import":
@@ -79,12 +78,44 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.SupervisingNumber == "" {
 		return errors.New("supervising-number: required to serve: the number supervisors call (e.g. +35891234599)")
 	}
-	m, err := NewMain(ctx, cfg, newLogger(cfg, stderr))
+	log := newLogger(cfg, stderr)
+	for _, w := range cfg.Warnings() {
+		log.Warn("configuration: " + w)
+	}
+	m, err := NewMain(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	return m.Run(ctx)
+}
+
+// configCheck prints the settings one a line (secrets hidden), then the
+// warnings, then the verdict; the output ends with a newline.
+func configCheck(cfg *Config, w io.Writer) error {
+	r := cfg.Redacted()
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, name := range append([]string{"config"}, settingNames()...) {
+		fmt.Fprintf(tw, "%s\t%s\n", name, r[name])
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	warnings := cfg.Warnings()
+	for _, msg := range warnings {
+		fmt.Fprintln(w, "warning:", msg)
+	}
+	switch len(warnings) {
+	case 0:
+		_, err := fmt.Fprintln(w, "configuration ok")
+		return err
+	case 1:
+		_, err := fmt.Fprintln(w, "configuration ok, 1 warning")
+		return err
+	default:
+		_, err := fmt.Fprintf(w, "configuration ok, %d warnings\n", len(warnings))
+		return err
+	}
 }
 
 // commandsUsage follows the flags in the usage.
@@ -201,13 +232,18 @@ func (m *Main) build(ctx context.Context) error {
 		src.Push = m.push.Stats
 	}
 	m.metrics = metrics.New(src)
+	// /metrics is on the API's address unless it has its own (metrics-addr).
+	var apiMetrics http.Handler
+	if cfg.MetricsAddr == "" {
+		apiMetrics = m.metrics.Handler()
+	}
 	m.http, err = httpapi.New(httpapi.Config{
 		Store: apiStore{db}, Calls: tracker, Offers: m.offers, Supervising: m.app,
 		SupervisingNumber: cfg.SupervisingNumber, DefaultRegion: cfg.DefaultRegion,
 		TokenKey: key, TokenTTL: cfg.TokenTTL, AdminToken: cfg.AdminToken, Log: log,
-		Ready:   map[string]httpapi.ReadyFunc{"ari": m.app.Ready, "store": db.Ready},
+		Ready:   map[string]httpapi.ReadyFunc{"ari": m.ariReady, "store": db.Ready},
 		Live:    m.app.Ready,
-		Metrics: m.metrics.Handler(), Observe: m.metrics.ObserveAPI,
+		Metrics: apiMetrics, MetricsAuth: cfg.MetricsAuth, Observe: m.metrics.ObserveAPI,
 		Console: web.FS,
 		OnFeatureOff: func(ctx context.Context, org string) {
 			n := m.app.EndWhere(ctx, func(s earshot.Session) bool { return s.Org == org }, earshot.EndFeatureOff)
@@ -245,20 +281,22 @@ func (m *Main) buildPush(ctx context.Context) (*push.Notifier, error) {
 // Close releases the store.
 func (m *Main) Close() error { return m.db.Close() }
 
-// Run checks that ARI answers, then serves until ctx ends.
+// Run serves until ctx ends. Asterisk need not answer yet: until it
+// does, the API serves what it can and /readyz says what Earshot waits
+// for (waitForARI).
 func (m *Main) Run(ctx context.Context) error {
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	err := m.app.Check(cctx)
-	cancel()
-	if err != nil {
-		return err
-	}
 	m.log.Info("earshot starting", "config", m.cfg)
-	// One part failing (the HTTP port taken, say) stops the others.
+	// One part failing (the HTTP port taken, wrong ARI credentials) stops
+	// the others.
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	errc := make(chan error, 4)
-	parts := 3
+	errc := make(chan error, 6)
+	parts := 4
+	go func() { errc <- m.waitForARI(ctx) }()
+	if m.cfg.MetricsAddr != "" {
+		go func() { errc <- serveMetrics(ctx, m.cfg.MetricsAddr, m.metrics.Handler(), m.log) }()
+		parts++
+	}
 	if m.push != nil {
 		// Subscribed here, so no event falls between start and Run.
 		offs, sess := m.offers.Subscribe(ctx), m.app.Subscribe(ctx)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,29 +14,16 @@ import (
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
-// Earshot refuses to start, with one clear line, when ARI cannot be used.
-func TestRun_ARIUnusable(t *testing.T) {
-	t.Run("Unreachable", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close() // a port nobody listens on
-		err = run(context.Background(), []string{"--ari-url", "http://" + addr, "--ari-password", "x", "--db", filepath.Join(t.TempDir(), "e.db"), "--supervising-number", "+35891234599"}, envOf(nil), &bytes.Buffer{}, &bytes.Buffer{})
-		if err == nil || !strings.Contains(err.Error(), "unreachable") {
-			t.Fatalf("err = %v, want it to say ARI is unreachable", err)
-		}
-	})
-	t.Run("WrongCredentials", func(t *testing.T) {
-		sb := sandbox.Require(t)
-		err := run(context.Background(), []string{"--db", filepath.Join(t.TempDir(), "e.db"), "--supervising-number", "+35891234599"}, envOf(map[string]string{
-			"EARSHOT_ARI_URL": sb.URL, "EARSHOT_ARI_USER": sb.User, "EARSHOT_ARI_PASSWORD": "wrong",
-		}), &bytes.Buffer{}, &bytes.Buffer{})
-		if err == nil || !strings.Contains(err.Error(), "wrong ari-user or ari-password") {
-			t.Fatalf("err = %v, want it to blame the credentials", err)
-		}
-	})
+// Wrong ARI credentials are a configuration error: Earshot stops with
+// one clear line rather than wait for them to become right.
+func TestRun_ARIWrongCredentials(t *testing.T) {
+	sb := sandbox.Require(t)
+	err := run(context.Background(), []string{"--db", filepath.Join(t.TempDir(), "e.db"), "--supervising-number", "+35891234599", "--http-addr", "127.0.0.1:0"}, envOf(map[string]string{
+		"EARSHOT_ARI_URL": sb.URL, "EARSHOT_ARI_USER": sb.User, "EARSHOT_ARI_PASSWORD": "wrong",
+	}), &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "wrong ari-user or ari-password") || strings.Contains(err.Error(), "wrong\"") {
+		t.Fatalf("err = %v, want it to blame the credentials", err)
+	}
 }
 
 // With good settings Earshot connects, reports ready, and stops cleanly.
@@ -65,12 +51,44 @@ func TestRun_Serves(t *testing.T) {
 }
 
 func TestRun_ConfigCheck(t *testing.T) {
-	var out bytes.Buffer
-	err := run(context.Background(), []string{"--ari-password", "s3cret", "config", "check"}, envOf(nil), &out, &bytes.Buffer{})
-	if err != nil {
-		t.Fatal(err)
+	for _, tt := range []struct {
+		name     string
+		args     []string
+		want     []string
+		warnings int
+	}{
+		{"Complete", []string{"--ari-password", "s3cret", "--admin-token", longToken, "--supervising-number", "+35891234599"},
+			[]string{"ari-password        ***\n", "admin-token         ***\n", "supervising-number  +35891234599\n", "\nconfiguration ok\n"}, 0},
+		{"Warnings", []string{"--ari-password", "s3cret"},
+			[]string{"\nwarning: supervising-number is not set", "\nwarning: admin-token is not set", "\nconfiguration ok, 2 warnings\n"}, 2},
+		{"Bare", nil, []string{"\nconfiguration ok, 3 warnings\n"}, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := run(context.Background(), append(tt.args, "config", "check"), envOf(nil), &out, &bytes.Buffer{}); err != nil {
+				t.Fatal(err)
+			}
+			got := out.String()
+			if strings.Contains(got, "s3cret") || strings.Contains(got, longToken) {
+				t.Errorf("a secret shows:\n%s", got)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("output lacks %q:\n%s", w, got)
+				}
+			}
+			if n := strings.Count(got, "warning: "); n != tt.warnings {
+				t.Errorf("%d warnings, want %d:\n%s", n, tt.warnings, got)
+			}
+			// One setting a line, and the output ends with a newline.
+			if !strings.HasSuffix(got, "\n") || strings.Count(got, "\n") != len(settings)+1+tt.warnings+1 {
+				t.Errorf("want %d settings, the config line, the warnings and the verdict, each on a line:\n%q", len(settings), got)
+			}
+		})
 	}
-	if strings.Contains(out.String(), "s3cret") || !strings.Contains(out.String(), "configuration ok") {
-		t.Fatalf("config check printed:\n%s", out.String())
+	// A bad value fails the check, naming the setting.
+	err := run(context.Background(), []string{"--admin-token", "x", "config", "check"}, envOf(nil), &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "admin-token: is 1 characters long") {
+		t.Errorf("err = %v", err)
 	}
 }

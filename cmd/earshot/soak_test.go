@@ -235,15 +235,22 @@ func (s *soaker) until(d time.Duration, cond func() bool) error {
 	return nil
 }
 
-// scrape reads a /metrics page into "name{labels}" → value.
+// scrape reads a /metrics page into "name{labels}" → value. It sends
+// the tests' admin token: /metrics on the API's address asks for it.
 func scrape(t *testing.T, base string) map[string]float64 {
 	out := map[string]float64{}
-	resp, err := http.Get(base + "/metrics")
+	req, _ := http.NewRequest("GET", base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Logf("scrape: %v", err)
 		return out
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Logf("scrape: %s", resp.Status)
+		return out
+	}
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		line := sc.Text()
