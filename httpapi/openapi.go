@@ -22,6 +22,7 @@ const (
 	supervising      // a supervisor's token, the feature on (R1): 401, 403
 	live             // as supervising, and Asterisk reachable now: also 503
 	operatorTok      // the operator's admin token: 401, 429, and 404 without one configured
+	operatorIfSet    // as operatorTok where the server is so configured (--metrics-auth), else public
 )
 
 // opDoc documents one operation. The list below is written apart from the
@@ -49,7 +50,7 @@ var operations = []opDoc{
 	{method: "GET", path: "/readyz", id: "getReadiness", summary: "Readiness probe (ARI connected, store open); 503 with the same body names what is not ready", tag: "operations", status: 200, result: "Ready"},
 	{method: "GET", path: "/", id: "getConsole", summary: "The supervisor web console", tag: "console", status: 200, result: "text/html"},
 	{method: "GET", path: "/console/{file}", id: "getConsoleFile", summary: "The web console's scripts and styles", tag: "console", status: 200, result: "console file", errors: []int{404}},
-	{method: "GET", path: "/metrics", id: "getMetrics", summary: "Prometheus metrics", tag: "operations", status: 200, result: "text/plain"},
+	{method: "GET", path: "/metrics", id: "getMetrics", summary: "Prometheus metrics; the admin token is required where the server is configured so", tag: "operations", auth: operatorIfSet, status: 200, result: "text/plain"},
 	{method: "GET", path: "/api/v1/openapi.json", id: "getOpenAPI", summary: "This document", tag: "meta", status: 200, result: "OpenAPI"},
 	{method: "POST", path: "/api/v1/auth/login", id: "login", summary: "Sign in; the token carries the features enabled now (R1)", tag: "auth", body: "LoginRequest", status: 200, result: "LoginResult", errors: []int{401, 429, 503}},
 	{method: "POST", path: "/api/v1/auth/logout", id: "logout", summary: "Sign out: the token in hand stops working at once, and event streams opened with it end", tag: "auth", auth: signedIn, status: 204},
@@ -136,7 +137,7 @@ var problemResponses = map[int]struct{ name, description string }{
 	413: {"PayloadTooLarge", "The request body exceeds the route's limit."},
 	415: {"UnsupportedMediaType", "The request body's Content-Type is not one the operation takes."},
 	422: {"Unprocessable", "The request is well-formed but a value cannot be used; errors names each field (type …/validation), or a state of the caller blocks it (…/no-phone-number, …/not-an-agent)."},
-	429: {"TooManyRequests", "Too many failed sign-ins, or too many event streams open for the user; Retry-After says how many seconds to wait."},
+	429: {"TooManyRequests", "Too many failed sign-ins, too many event streams open for the user, or too many wrong admin tokens from the address; Retry-After says how many seconds to wait."},
 	500: {"InternalError", "An unexpected failure, logged with the request id."},
 	503: {"Unavailable", "The phone system (Asterisk) is not reachable now; try again when it is back (type …/unavailable). " +
 		"On login: too many sign-ins at once; Retry-After says when to try again."},
@@ -251,6 +252,10 @@ func operation(op opDoc) map[string]any {
 	case operatorTok:
 		out["security"] = []any{map[string]any{"adminToken": []string{}}}
 		errs = append(errs, 401, 404, 429) // 429: wrong tokens from the address
+	case operatorIfSet:
+		// An empty requirement: no credentials is one alternative.
+		out["security"] = []any{map[string]any{}, map[string]any{"adminToken": []string{}}}
+		errs = append(errs, 401, 404, 429)
 	}
 	if op.body != "" {
 		media := op.media
