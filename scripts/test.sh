@@ -36,6 +36,11 @@ fi
 (cd web/test && npm ci --no-audit --no-fund --loglevel=error) >.cache/npm-browser.log 2>&1 \
   || { echo "test: npm ci in web/test failed; see .cache/npm-browser.log" >&2; exit 1; }
 export EARSHOT_BROWSER_REQUIRED=1 EARSHOT_SCREENSHOTS=$PWD/.cache/screenshots
+# The OpenAPI document's linter (TestOpenAPI_Lint): Redocly's engine, on
+# the same Node.
+(cd httpapi/testdata/redocly && npm ci --no-audit --no-fund --loglevel=error) >.cache/npm-lint.log 2>&1 \
+  || { echo "test: npm ci in httpapi/testdata/redocly failed; see .cache/npm-lint.log" >&2; exit 1; }
+export EARSHOT_LINT_REQUIRED=1
 
 go vet ./...
 # One package and one test at a time: every integration test shares the
