@@ -25,6 +25,8 @@
 // problems answered as one field error each) and stream a backup of the
 // database.
 //
-// GET /api/v1/openapi.json serves an OpenAPI 3.1 document written apart
-// from the route registrations; a test keeps the two in step.
+// GET /api/v1/openapi.json serves an OpenAPI 3.0.3 document (openapi.go)
+// written apart from the route registrations; a test keeps the two in
+// step, and every request and response of this package's tests is checked
+// against the document (contract_test.go), so it is the API's contract.
 package httpapi
