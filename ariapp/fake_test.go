@@ -204,6 +204,7 @@ const (
 // sales) and sara holding a listen offer for it.
 type bench struct {
 	t      *testing.T
+	dir    *memdir.Memory
 	app    *App
 	ast    *fakeAsterisk
 	offers *offers.Service
@@ -258,7 +259,7 @@ pools: [{id: sales, org: acme, name: Sales, number: "+35891234500", members: [al
 	fake.app = a
 	// The subscription outlives a shutdown (cancel), to see its end.
 	subCtx, unsubscribe := context.WithCancel(context.Background())
-	b := &bench{t: t, app: a, ast: fake, offers: offs, events: a.Subscribe(subCtx), cancel: cancel}
+	b := &bench{t: t, dir: dir, app: a, ast: fake, offers: offs, events: a.Subscribe(subCtx), cancel: cancel}
 	t.Cleanup(func() {
 		cancel()
 		b.idle()

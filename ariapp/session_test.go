@@ -3,6 +3,7 @@ package ariapp
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -449,4 +450,148 @@ func TestReconcile_SessionsNewerThanTheListing(t *testing.T) {
 		t.Fatalf("ended: %s", r)
 	}
 	b.clean(supLeg)
+}
+
+// The gate (R9): each reason a call is turned away, with the notice and
+// never a bridge.
+func TestSession_Rejects(t *testing.T) {
+	for _, tc := range []struct {
+		name, number, reason string
+		prepare              func(b *bench)
+	}{
+		{"unknown number", "+358409999999", earshot.RejectUnknownNumber, nil},
+		{"invalid number", "", earshot.RejectUnknownNumber, nil},
+		{"no offer", saraTel, earshot.RejectNoOffer, func(b *bench) {
+			if _, err := b.offers.Claim(context.Background(), "sara"); err != nil {
+				b.t.Fatal(err)
+			}
+			b.offers.Consume(b.offer.ID)
+		}},
+		{"claimed by another call", saraTel, earshot.RejectNoOffer, func(b *bench) {
+			if _, err := b.offers.Claim(context.Background(), "sara"); err != nil {
+				b.t.Fatal(err)
+			}
+		}},
+		{"call ended", saraTel, earshot.RejectCallEnded, func(b *bench) {
+			// The tracker forgets the call; the offer's withdrawal (not
+			// running here) would come later.
+			b.app.tracker.handle(destroyed(agentLeg))
+		}},
+		{"feature off", saraTel, earshot.RejectFeatureOff, func(b *bench) {
+			if err := b.dir.SetFeature("acme", earshot.FeatureSupervising, false); err != nil {
+				b.t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBench(t, benchOpts{})
+			if tc.prepare != nil {
+				tc.prepare(b)
+			}
+			b.dial(supLeg, tc.number)
+			b.idleRejected(1)
+			b.clean(supLeg)
+			if got := b.app.Stats().Rejects[tc.reason]; got != 1 {
+				t.Fatalf("rejects %v, want one %s", b.app.Stats().Rejects, tc.reason)
+			}
+			if b.ast.count("play "+supLeg) != len(Notice) {
+				t.Errorf("notice: %q", b.ast.Calls())
+			}
+			if b.ast.count("absorb ") != 0 {
+				t.Error("a rejected call joined a bridge")
+			}
+		})
+	}
+	t.Run("hang-up during the notice cuts it short", func(t *testing.T) {
+		b := newBench(t, benchOpts{})
+		b.ast.before = func(call string) bool {
+			if strings.HasPrefix(call, "play "+supLeg) {
+				b.ast.feed(stasisEnd(supLeg))
+			}
+			return false
+		}
+		b.dial(supLeg, "+358409999999")
+		b.idleRejected(1)
+		b.clean()
+		if n := b.ast.count("play " + supLeg); n != 1 {
+			t.Fatalf("%d notice tones after the caller hung up, want 1", n)
+		}
+	})
+}
+
+func TestSession_ToneSnoopEndsAfterItsPlayback(t *testing.T) {
+	b := newBench(t, benchOpts{tone: ToneEvery})
+	b.ast.before = func(call string) bool {
+		if f := strings.Fields(call); f[0] == "play" && strings.HasSuffix(f[3], "sound:beep") {
+			b.ast.feed(&ari.PlaybackFinished{Playback: ari.PlaybackData{ID: f[2], TargetURI: "channel:" + f[1]}})
+		}
+		return false
+	}
+	s := b.connected()
+	b.toMode(s.ID, earshot.ModeWhisper) // every escalation beeps too
+	b.ast.feed(dtmf(supLeg, "#"))
+	deadline := time.Now().Add(2 * time.Second)
+	for b.ast.count("hangup earshot.") < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := b.ast.count("hangup earshot."); n != 2 {
+		t.Fatalf("%d tone snoops hung up after their playback, want 2: %q", n, b.ast.Calls())
+	}
+}
+
+func TestSession_FailedSteps(t *testing.T) {
+	t.Run("unmute refused: mode stays", func(t *testing.T) {
+		b := newBench(t, benchOpts{})
+		s := b.connected()
+		b.ast.fail["unmute "] = errors.New("boom")
+		if err := b.app.SetMode(context.Background(), s.ID, earshot.ModeWhisper); err == nil {
+			t.Fatal("switch reported success")
+		}
+		if got := b.mode(s.ID); got != earshot.ModeListen {
+			t.Fatalf("mode %s", got)
+		}
+	})
+	t.Run("mute of the new snoop refused: it is hung up", func(t *testing.T) {
+		b := newBench(t, benchOpts{})
+		s := b.connected()
+		b.toMode(s.ID, earshot.ModeBarge)
+		b.ast.fail["mute "] = errors.New("boom")
+		if err := b.app.SetMode(context.Background(), s.ID, earshot.ModeListen); err == nil {
+			t.Fatal("switch reported success")
+		}
+		if got := b.mode(s.ID); got != earshot.ModeBarge {
+			t.Fatalf("mode %s, want barge", got)
+		}
+		if !slices.Contains(b.ast.Calls(), "hangup "+b.app.objectID(s.ID, "snoop", 3)) {
+			t.Fatalf("new snoop not hung up: %q", b.ast.Calls())
+		}
+	})
+	t.Run("new snoop refused by the bridge: the session ends", func(t *testing.T) {
+		b := newBench(t, benchOpts{})
+		s := b.connected()
+		b.ast.fail["add "] = errors.New("boom")
+		if err := b.app.SetMode(context.Background(), s.ID, earshot.ModeBarge); !errors.Is(err, earshot.ErrSessionNotFound) {
+			t.Fatalf("switch: %v, want session not found", err)
+		}
+		if r := b.ended(); r != earshot.EndFailed {
+			t.Fatalf("ended: %s", r)
+		}
+		b.clean(supLeg)
+	})
+	t.Run("commands to an ended session", func(t *testing.T) {
+		b := newBench(t, benchOpts{})
+		s := b.connected()
+		b.ast.feed(stasisEnd(supLeg))
+		b.ended()
+		b.idle()
+		if err := b.app.SetMode(context.Background(), s.ID, earshot.ModeWhisper); !errors.Is(err, earshot.ErrSessionNotFound) {
+			t.Fatalf("SetMode: %v", err)
+		}
+		if err := b.app.Hangup(context.Background(), s.ID); !errors.Is(err, earshot.ErrSessionNotFound) {
+			t.Fatalf("Hangup: %v", err)
+		}
+		if err := b.app.SetMode(context.Background(), s.ID, "shout"); earshot.ErrorCode(err) != earshot.EINVALID {
+			t.Fatalf("bad mode: %v", err)
+		}
+	})
 }
