@@ -52,7 +52,10 @@ func schemas() map[string]any {
 		}),
 		"AuditEntry": object([]string{"seq", "time", "kind"}, map[string]any{
 			"seq": map[string]any{"type": "integer", "format": "int64", "minimum": 1}, "time": dateTime(),
-			"kind": map[string]any{"type": "string", "enum": []string{"connect", "mode", "end", "reject"}},
+			// x-enum-varnames: oapi-codegen's constant names; the bare
+			// value "mode" would clash with the Mode type.
+			"kind": map[string]any{"type": "string", "enum": []string{"connect", "mode", "end", "reject"},
+				"x-enum-varnames": []string{"KindConnect", "KindMode", "KindEnd", "KindReject"}},
 			"org":  str(), "session": str(), "supervisor": str(), "agent": str(), "pool": str(),
 			"call_id": str(), "caller": str(), "mode": ref("Mode"), "reason": str(),
 		}),

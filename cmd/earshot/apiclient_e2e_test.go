@@ -108,12 +108,12 @@ func TestE2E_GeneratedClient(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if session.Agent != "alice" || session.Mode != apiclient.ModeListen {
+	if session.Agent != "alice" || session.Mode != apiclient.Listen {
 		t.Fatalf("session = %+v, want alice in listen", session)
 	}
-	mode, err := c.SetSessionModeWithResponse(ctx, session.Id, apiclient.ModeRequest{Mode: apiclient.ModeWhisper})
+	mode, err := c.SetSessionModeWithResponse(ctx, session.Id, apiclient.ModeRequest{Mode: apiclient.Whisper})
 	noErr(t, err)
-	if mode.JSON200 == nil || mode.JSON200.Mode != apiclient.ModeWhisper {
+	if mode.JSON200 == nil || mode.JSON200.Mode != apiclient.Whisper {
 		t.Fatalf("set mode: %s", mode.Body)
 	}
 	hangup, err := c.HangUpSessionWithResponse(ctx, session.Id)

@@ -254,9 +254,10 @@ func usage() string {
 // readCredentials reads the systemd credentials named after settings from
 // dir ($CREDENTIALS_DIRECTORY; "" for none). systemd makes them readable
 // to the service alone, so secrets and root-only files reach a
-// DynamicUser service without a world-readable copy. An empty credential
-// (the unit's SetCredential= default for a file the site does not have)
-// counts as unset.
+// DynamicUser service without a world-readable copy. A credential of
+// nothing but white space counts as unset: it is the unit's default
+// (SetCredential=NAME:\n, since systemd refuses an empty value) for a
+// file the site does not have.
 func readCredentials(dir string) (map[string]string, []error) {
 	out := map[string]string{}
 	if dir == "" {
@@ -275,10 +276,8 @@ func readCredentials(dir string) (map[string]string, []error) {
 		case err != nil:
 			problems = append(problems, fmt.Errorf("%s: credential: %w", s.name, err))
 			continue
-		case fi.Size() == 0:
-			continue
-		case s.cred == credPath:
-			out[s.name] = path
+		case s.cred == credPath && fi.Size() > maxCredential:
+			out[s.name] = path // surely not a placeholder
 			continue
 		case fi.Size() > maxCredential:
 			problems = append(problems, fmt.Errorf("%s: credential %s is larger than %d bytes", s.name, path, maxCredential))
@@ -289,8 +288,14 @@ func readCredentials(dir string) (map[string]string, []error) {
 			problems = append(problems, fmt.Errorf("%s: credential: %w", s.name, err))
 			continue
 		}
-		// Files written by editors and echo end in a newline.
-		out[s.name] = strings.TrimRight(string(data), "\r\n")
+		switch {
+		case strings.TrimSpace(string(data)) == "":
+		case s.cred == credPath:
+			out[s.name] = path
+		default:
+			// Files written by editors and echo end in a newline.
+			out[s.name] = strings.TrimRight(string(data), "\r\n")
+		}
 	}
 	return out, problems
 }

@@ -496,7 +496,7 @@ func TestLoadConfig_Credentials(t *testing.T) {
 	write("ari-password", "from-credential\n")
 	write("admin-token", longToken+"\r\n")
 	write("fcm-credentials", `{"type":"service_account"}`)
-	write("directory", "") // SetCredential='s empty default: unset
+	write("directory", "\n") // the unit's SetCredential= default: unset
 	write("db", "/not/a/credential.db")
 	file := writeConfig(t, "ari-password: from-file\nfcm-credentials: /etc/earshot/sa.json\ndirectory: from-file.yaml\n")
 
@@ -524,6 +524,21 @@ func TestLoadConfig_Credentials(t *testing.T) {
 	}
 	if c.ARIPassword != "from-flag" || c.AdminToken != longToken+"env" {
 		t.Errorf("ari-password %q, admin-token %q", c.ARIPassword, c.AdminToken)
+	}
+
+	// Placeholders of white space are unset, for secrets and paths alike.
+	blank := t.TempDir()
+	for _, name := range []string{"ari-password", "admin-token", "fcm-credentials", "directory"} {
+		if err := os.WriteFile(filepath.Join(blank, name), []byte("\n"), 0o400); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err = LoadConfig(nil, env{"CREDENTIALS_DIRECTORY": blank}.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ARIPassword != "" || c.AdminToken != "" || c.FCMCredentials != "" || c.Directory != "" {
+		t.Errorf("blank credentials read as %+v", c)
 	}
 
 	// A credential is checked like any value, and a huge one is refused.

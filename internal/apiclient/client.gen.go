@@ -19,22 +19,22 @@ import (
 
 // Defines values for AuditEntryKind.
 const (
-	AuditEntryKindConnect AuditEntryKind = "connect"
-	AuditEntryKindEnd     AuditEntryKind = "end"
-	AuditEntryKindMode    AuditEntryKind = "mode"
-	AuditEntryKindReject  AuditEntryKind = "reject"
+	KindConnect AuditEntryKind = "connect"
+	KindEnd     AuditEntryKind = "end"
+	KindMode    AuditEntryKind = "mode"
+	KindReject  AuditEntryKind = "reject"
 )
 
 // Valid indicates whether the value is a known member of the AuditEntryKind enum.
 func (e AuditEntryKind) Valid() bool {
 	switch e {
-	case AuditEntryKindConnect:
+	case KindConnect:
 		return true
-	case AuditEntryKindEnd:
+	case KindEnd:
 		return true
-	case AuditEntryKindMode:
+	case KindMode:
 		return true
-	case AuditEntryKindReject:
+	case KindReject:
 		return true
 	default:
 		return false
@@ -43,16 +43,16 @@ func (e AuditEntryKind) Valid() bool {
 
 // Defines values for DeviceRequestPlatform.
 const (
-	DeviceRequestPlatformAndroid DeviceRequestPlatform = "android"
-	DeviceRequestPlatformIos     DeviceRequestPlatform = "ios"
+	Android DeviceRequestPlatform = "android"
+	Ios     DeviceRequestPlatform = "ios"
 )
 
 // Valid indicates whether the value is a known member of the DeviceRequestPlatform enum.
 func (e DeviceRequestPlatform) Valid() bool {
 	switch e {
-	case DeviceRequestPlatformAndroid:
+	case Android:
 		return true
-	case DeviceRequestPlatformIos:
+	case Ios:
 		return true
 	default:
 		return false
@@ -61,13 +61,13 @@ func (e DeviceRequestPlatform) Valid() bool {
 
 // Defines values for DirectoryFileOrganizationsFeatures.
 const (
-	DirectoryFileOrganizationsFeaturesSupervising DirectoryFileOrganizationsFeatures = "supervising"
+	Supervising DirectoryFileOrganizationsFeatures = "supervising"
 )
 
 // Valid indicates whether the value is a known member of the DirectoryFileOrganizationsFeatures enum.
 func (e DirectoryFileOrganizationsFeatures) Valid() bool {
 	switch e {
-	case DirectoryFileOrganizationsFeaturesSupervising:
+	case Supervising:
 		return true
 	default:
 		return false
@@ -76,19 +76,19 @@ func (e DirectoryFileOrganizationsFeatures) Valid() bool {
 
 // Defines values for Mode.
 const (
-	ModeBarge   Mode = "barge"
-	ModeListen  Mode = "listen"
-	ModeWhisper Mode = "whisper"
+	Barge   Mode = "barge"
+	Listen  Mode = "listen"
+	Whisper Mode = "whisper"
 )
 
 // Valid indicates whether the value is a known member of the Mode enum.
 func (e Mode) Valid() bool {
 	switch e {
-	case ModeBarge:
+	case Barge:
 		return true
-	case ModeListen:
+	case Listen:
 		return true
-	case ModeWhisper:
+	case Whisper:
 		return true
 	default:
 		return false
@@ -97,16 +97,16 @@ func (e Mode) Valid() bool {
 
 // Defines values for OfferEventSource.
 const (
-	OfferEventSourceAdHoc      OfferEventSource = "ad_hoc"
-	OfferEventSourceSupervised OfferEventSource = "supervised"
+	AdHoc      OfferEventSource = "ad_hoc"
+	Supervised OfferEventSource = "supervised"
 )
 
 // Valid indicates whether the value is a known member of the OfferEventSource enum.
 func (e OfferEventSource) Valid() bool {
 	switch e {
-	case OfferEventSourceAdHoc:
+	case AdHoc:
 		return true
-	case OfferEventSourceSupervised:
+	case Supervised:
 		return true
 	default:
 		return false
@@ -115,16 +115,16 @@ func (e OfferEventSource) Valid() bool {
 
 // Defines values for Role.
 const (
-	RoleAgent      Role = "agent"
-	RoleSupervisor Role = "supervisor"
+	Agent      Role = "agent"
+	Supervisor Role = "supervisor"
 )
 
 // Valid indicates whether the value is a known member of the Role enum.
 func (e Role) Valid() bool {
 	switch e {
-	case RoleAgent:
+	case Agent:
 		return true
-	case RoleSupervisor:
+	case Supervisor:
 		return true
 	default:
 		return false
