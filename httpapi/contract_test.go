@@ -137,6 +137,80 @@ func (c *contract) violations(method, target string, header http.Header, body st
 	if err := openapi3filter.ValidateResponse(ctx, res); err != nil {
 		out = append(out, fmt.Sprintf("the answer %d to %s does not match the OpenAPI document: %v\nbody: %.400s", w.Code, name, err, w.Body))
 	}
+	for _, field := range undocumentedFields(route.Operation, w) {
+		out = append(out, fmt.Sprintf("the answer %d to %s has %s, which the OpenAPI document does not name", w.Code, name, field))
+	}
+	return out
+}
+
+// undocumentedFields lists the fields of a JSON answer that its schema
+// does not name. The schemas leave additionalProperties open, so that
+// clients stay free to ignore fields added later; the server itself,
+// though, sends only what the document describes.
+func undocumentedFields(op *openapi3.Operation, w *httptest.ResponseRecorder) []string {
+	resp := op.Responses.Status(w.Code)
+	mt, _, _ := mime.ParseMediaType(w.Header().Get("Content-Type"))
+	if resp == nil || resp.Value == nil || !strings.HasSuffix(mt, "json") {
+		return nil
+	}
+	media := resp.Value.Content.Get(mt)
+	var v any
+	if media == nil || media.Schema == nil || json.Unmarshal(w.Body.Bytes(), &v) != nil {
+		return nil
+	}
+	return extraFields(media.Schema, v, "")
+}
+
+// extraFields walks a value beside its schema, allOf, anyOf and oneOf
+// parts taken together.
+func extraFields(s *openapi3.SchemaRef, v any, at string) []string {
+	parts := flatten(s)
+	var out []string
+	switch v := v.(type) {
+	case map[string]any:
+		props := map[string]*openapi3.SchemaRef{}
+		for _, p := range parts {
+			if p.AdditionalProperties.Schema != nil || (p.AdditionalProperties.Has != nil && *p.AdditionalProperties.Has) {
+				return nil // a map, not a record
+			}
+			for k, ps := range p.Properties {
+				props[k] = ps
+			}
+		}
+		if len(props) == 0 {
+			return nil // an object the document leaves open (the document itself)
+		}
+		for k, x := range v {
+			ps, ok := props[k]
+			if !ok {
+				out = append(out, fmt.Sprintf("%q", strings.TrimPrefix(at+"."+k, ".")))
+				continue
+			}
+			out = append(out, extraFields(ps, x, at+"."+k)...)
+		}
+	case []any:
+		for _, p := range parts {
+			if p.Items != nil {
+				for i, x := range v {
+					out = append(out, extraFields(p.Items, x, fmt.Sprintf("%s[%d]", at, i))...)
+				}
+				break
+			}
+		}
+	}
+	return out
+}
+
+func flatten(s *openapi3.SchemaRef) []*openapi3.Schema {
+	if s == nil || s.Value == nil {
+		return nil
+	}
+	out := []*openapi3.Schema{s.Value}
+	for _, group := range []openapi3.SchemaRefs{s.Value.AllOf, s.Value.AnyOf, s.Value.OneOf} {
+		for _, sub := range group {
+			out = append(out, flatten(sub)...)
+		}
+	}
 	return out
 }
 

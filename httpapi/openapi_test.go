@@ -166,6 +166,12 @@ func TestContract_Violations(t *testing.T) {
 		{"Conforms", "GET", "/api/v1/pools", bearer, "", 200, "application/json", `{"pools":[]}`, false},
 		{"ErrWrongField", "GET", "/api/v1/pools", bearer, "", 200, "application/json", `{"pools":[{"id":1}]}`, true},
 		{"ErrMissingField", "GET", "/api/v1/pools", bearer, "", 200, "application/json", `{}`, true},
+		{"ErrUndocumentedField", "GET", "/api/v1/pools", bearer, "", 200, "application/json",
+			`{"pools":[{"id":"p","name":"P","number":"+35891234500","agents":1,"agents_on_call":0,"secret":"x"}]}`, true},
+		{"ErrUndocumentedTopField", "GET", "/api/v1/me", bearer, "", 200, "application/json",
+			`{"user":{"id":"u","org":"o","name":"U","roles":[],"phone_number":null},"features":[],"expires_at":"2025-11-24T09:00:00Z","token":"t"}`, true},
+		{"NestedConforms", "GET", "/api/v1/pools", bearer, "", 200, "application/json",
+			`{"pools":[{"id":"p","name":"P","number":"+35891234500","agents":1,"agents_on_call":0}]}`, false},
 		{"ErrUndocumentedStatus", "GET", "/api/v1/pools", bearer, "", 409, "application/problem+json", problem, true},
 		{"ErrNotAProblem", "GET", "/api/v1/pools", bearer, "", 403, "application/json", `{"error":"no"}`, true},
 		{"ErrRejectedRequestAnswered", "GET", "/api/v1/pools", http.Header{}, "", 200, "application/json", `{"pools":[]}`, true},
@@ -226,6 +232,11 @@ func TestOpenAPI_Events(t *testing.T) {
 		}
 		if err := c.checkSchema(schema, []byte(ev.data)); err != nil {
 			t.Errorf("event %s: data is not a %s: %v\n%s", ev.name, schema, err, ev.data)
+		}
+		var data any
+		_ = json.Unmarshal([]byte(ev.data), &data)
+		if extra := extraFields(c.doc.Components.Schemas[schema], data, ""); len(extra) > 0 {
+			t.Errorf("event %s: %v not in %s", ev.name, extra, schema)
 		}
 		if err := c.checkSchema("Event", []byte(ev.data)); err != nil {
 			t.Errorf("event %s: data is not an Event: %v", ev.name, err)
