@@ -56,7 +56,7 @@ func schemas() map[string]any {
 			// value "mode" would clash with the Mode type.
 			"kind": map[string]any{"type": "string", "enum": []string{"connect", "mode", "end", "reject"},
 				"x-enum-varnames": []string{"KindConnect", "KindMode", "KindEnd", "KindReject"}},
-			"org":  str(), "session": str(), "supervisor": str(), "agent": str(), "pool": str(),
+			"org": str(), "session": str(), "supervisor": str(), "agent": str(), "pool": str(),
 			"call_id": str(), "caller": str(), "mode": ref("Mode"), "reason": str(),
 		}),
 		"AuditPage": object([]string{"entries", "next_before"}, map[string]any{
