@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestREADME_Walkthrough runs the README's "Try it" lines as written,
@@ -47,6 +48,15 @@ func TestREADME_Walkthrough(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("walkthrough output lacks %q:\n%s", want, out)
 		}
+	}
+	// Push is in log mode: the device of step 2b got the offer, three
+	// statuses and the end (the log sender counts them as sent).
+	deadline := time.Now().Add(10 * time.Second)
+	for e.m.push.Stats().Sent < 5 {
+		if time.Now().After(deadline) {
+			t.Fatalf("push stats %+v, want 5 notifications for sara's phone", e.m.push.Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if n := len(e.m.app.Sessions("")); n != 0 {
 		t.Errorf("%d sessions after the walkthrough", n)
