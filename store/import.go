@@ -35,6 +35,9 @@ type KeptField struct {
 
 func (k KeptField) String() string { return k.Kind + " " + k.ID + " " + k.Field }
 
+// Precedence is ImportDirectory's rule, as String says it.
+const Precedence = "the file wins only for fields it changed since the last import"
+
 // maxKeptShown bounds how many kept fields String names.
 const maxKeptShown = 10
 
@@ -77,9 +80,9 @@ func (r ImportResult) String() string {
 		if more := len(r.Kept) - len(names); more > 0 {
 			names = append(names, fmt.Sprintf("and %d more", more))
 		}
-		s += fmt.Sprintf("; changed through the API, kept (the file wins only for fields it changed since the last import): %s", strings.Join(names, ", "))
+		s += "; kept as changed through the API: " + strings.Join(names, ", ")
 	}
-	return s
+	return s + "; " + Precedence
 }
 
 // String formats the counts as "2 created, 1 updated, 3 unchanged".
