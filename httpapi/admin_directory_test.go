@@ -149,8 +149,7 @@ users:
 		r.Header.Set("Content-Type", "application/yaml")
 		r.Header.Set("Authorization", "Bearer "+adminToken)
 		before := e.store.snapshot()
-		w := httptest.NewRecorder()
-		e.srv.Handler().ServeHTTP(w, r)
+		w := e.serve(r)
 		if p := wantProblem(t, w, http.StatusRequestEntityTooLarge); !strings.Contains(p.Detail, "8192 KiB") {
 			t.Errorf("detail %q", p.Detail)
 		}

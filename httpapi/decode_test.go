@@ -88,8 +88,7 @@ func TestDecode_ChunkedOversized(t *testing.T) {
 	r.ContentLength = -1
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set("Authorization", "Bearer "+e.token("sara"))
-	w := httptest.NewRecorder()
-	e.srv.Handler().ServeHTTP(w, r)
+	w := e.serve(r)
 	wantProblem(t, w, http.StatusRequestEntityTooLarge)
 }
 

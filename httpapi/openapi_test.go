@@ -187,7 +187,7 @@ func TestContract_Violations(t *testing.T) {
 			w.Header().Set("Content-Type", tc.ctype)
 			w.WriteHeader(tc.status)
 			w.WriteString(tc.answer)
-			v := c.violations(tc.method, tc.target, tc.header, tc.body, w)
+			v := c.violations(tc.method, tc.target, tc.header, tc.body, false, w)
 			if (len(v) > 0) != tc.violates {
 				t.Errorf("violations %q, want some: %v", v, tc.violates)
 			}
