@@ -33,6 +33,9 @@ const (
 	limiterSweep = 4096
 )
 
+// maxUserKey is how much of a user name the counts key on.
+const maxUserKey = 256
+
 // limit is one count: a key and how many attempts it allows per window.
 type limit struct {
 	key string
@@ -41,6 +44,11 @@ type limit struct {
 
 // loginLimits are the counts one sign-in attempt is charged to.
 func loginLimits(user, addr string) (userAddr, byAddr, byUser limit) {
+	if len(user) > maxUserKey {
+		// No user id is this long (the store allows 255 bytes); a
+		// longer name must not make the map's keys as large as a body.
+		user = user[:maxUserKey]
+	}
 	a := addrKey(addr)
 	return limit{"ua\x00" + user + "\x00" + a, loginPerUserAddr},
 		limit{"a\x00" + a, loginPerAddr},

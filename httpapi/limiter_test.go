@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -142,5 +143,18 @@ func TestGate(t *testing.T) {
 	g.leave()
 	if !<-done {
 		t.Fatal("a waiter did not get the slot given back")
+	}
+}
+
+func TestLoginLimits_LongName(t *testing.T) {
+	// A name as long as a body does not make keys as long: the counts
+	// stay small whatever is sent.
+	long := strings.Repeat("x", 60000)
+	ua, _, u := loginLimits(long, "192.0.2.1")
+	if len(ua.key) > 300 || len(u.key) > 300 {
+		t.Fatalf("key lengths %d, %d", len(ua.key), len(u.key))
+	}
+	if a, _, _ := loginLimits(long+"y", "192.0.2.1"); a.key != ua.key {
+		t.Fatal("names differing past the cut count apart")
 	}
 }
