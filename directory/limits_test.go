@@ -108,3 +108,40 @@ func TestParse_TooLarge(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// bigPool is a valid directory file of n agents, all members of one pool.
+func bigPool(n int) string {
+	var b strings.Builder
+	b.WriteString("organizations: [{id: acme}]\nusers:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - {id: a%d, org: acme, roles: [agent], endpoint: PJSIP/%d}\n", i, i)
+	}
+	b.WriteString("pools:\n  - id: p\n    org: acme\n    members:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "      - a%d\n", i)
+	}
+	return b.String()
+}
+
+// A pool as large as the file is checked in linear time (duplicates were
+// found by scanning the members so far).
+func TestParse_BigPoolLinear(t *testing.T) {
+	elapsed := func(n int) time.Duration {
+		doc := bigPool(n)
+		best := time.Duration(1 << 62)
+		for range 3 {
+			start := time.Now()
+			f, err := parse(doc)
+			best = min(best, time.Since(start))
+			if err != nil || len(f.Pools[0].Members) != n {
+				t.Fatalf("%d agents: %v", n, err)
+			}
+		}
+		return best
+	}
+	small, large := elapsed(5000), elapsed(20000)
+	t.Logf("5,000 members: %v; 20,000: %v (ratio %.1f; quadratic would be about 16)", small, large, float64(large)/float64(small))
+	if large > 10*small {
+		t.Errorf("4 times the members took %.1f times as long", float64(large)/float64(small))
+	}
+}

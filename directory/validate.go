@@ -164,6 +164,8 @@ func (v *validator) user(i int, d userDoc, phones, endpoints map[string]int) ear
 	if len(d.Pools) > 0 && !slices.Contains(d.Roles, earshot.RoleSupervisor) {
 		v.addf(secUsers, i, "pools", "pools (the supervising scope) is set but the user is not a supervisor")
 	}
+	// Maps rather than slices.Contains: a list may be as long as the file.
+	scope := make(map[string]bool, len(d.Pools))
 	for _, p := range d.Pools {
 		j, ok := v.pools[p]
 		switch {
@@ -171,9 +173,10 @@ func (v *validator) user(i int, d userDoc, phones, endpoints map[string]int) ear
 			v.addf(secUsers, i, "pools", "pool %q does not exist", p)
 		case v.doc.Pools[j].Org != d.Org:
 			v.addf(secUsers, i, "pools", "pool %q is in org %q, not %q", p, v.doc.Pools[j].Org, d.Org)
-		case slices.Contains(u.Pools, p):
+		case scope[p]:
 			v.addf(secUsers, i, "pools", "pool %q is listed twice", p)
 		default:
+			scope[p] = true
 			u.Pools = append(u.Pools, p)
 		}
 	}
@@ -189,6 +192,7 @@ func (v *validator) pool(i int, d poolDoc, numbers map[string]int) earshot.Pool 
 	if d.Number != "" {
 		p.Number = v.uniqueNumber(secPools, i, "number", d.Number, numbers)
 	}
+	members := make(map[string]bool, len(d.Members))
 	for _, m := range d.Members {
 		j, ok := v.users[m]
 		switch {
@@ -198,9 +202,10 @@ func (v *validator) pool(i int, d poolDoc, numbers map[string]int) earshot.Pool 
 			v.addf(secPools, i, "members", "member %q is in org %q, not %q", m, v.doc.Users[j].Org, d.Org)
 		case !slices.Contains(v.doc.Users[j].Roles, earshot.RoleAgent):
 			v.addf(secPools, i, "members", "member %q is not an agent", m)
-		case slices.Contains(p.Members, m):
+		case members[m]:
 			v.addf(secPools, i, "members", "member %q is listed twice", m)
 		default:
+			members[m] = true
 			p.Members = append(p.Members, m)
 		}
 	}
@@ -260,7 +265,7 @@ func (v *validator) uniqueNumber(sec string, i int, field, raw string, seen map[
 // knownValues keeps the values of field that are among known, each once,
 // and records a problem for every other one.
 func (v *validator) knownValues(sec string, i int, field, noun string, values, known []string) []string {
-	out := []string{}
+	out := []string{} // at most len(known): Contains stays cheap
 	for _, x := range values {
 		switch {
 		case !slices.Contains(known, x):

@@ -40,7 +40,8 @@ func checkPool(tx *bolt.Tx, p earshot.Pool) error {
 	if _, err := getOrg(tx, p.Org); err != nil {
 		return err
 	}
-	for i, m := range p.Members {
+	seen := make(map[string]bool, len(p.Members))
+	for _, m := range p.Members {
 		u, err := getUser(tx, m)
 		switch {
 		case earshot.ErrorCode(err) == earshot.ENOTFOUND:
@@ -49,9 +50,10 @@ func checkPool(tx *bolt.Tx, p earshot.Pool) error {
 			return err
 		case u.Org != p.Org:
 			return earshot.Errorf(earshot.EINVALID, "pool %s: member %q is in org %q, not %q", p.ID, m, u.Org, p.Org)
-		case slices.Contains(p.Members[:i], m):
+		case seen[m]:
 			return earshot.Errorf(earshot.EINVALID, "pool %s: member %q is listed twice", p.ID, m)
 		}
+		seen[m] = true
 	}
 	return nil
 }

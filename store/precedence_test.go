@@ -2,9 +2,11 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -176,5 +178,36 @@ users: [{id: alice, org: acme, name: Alice Agent, roles: [agent], endpoint: PJSI
 	must(t, err)
 	if u, _ := db.User(ctx, "alice"); u.PasswordHash != string(h) {
 		t.Fatalf("hash %q, want the stored %q kept", u.PasswordHash, h)
+	}
+}
+
+// A directory of thousands of agents in one pool imports in time linear in
+// its size, the first time and again.
+func TestDB_ImportDirectory_Large(t *testing.T) {
+	ctx := context.Background()
+	file := func(n int) *directory.File {
+		f := &directory.File{Orgs: []earshot.Organization{{ID: "acme", Name: "Acme", Features: []string{}}}}
+		p := earshot.Pool{ID: "p", Org: "acme", Name: "P", Members: []string{}}
+		for i := range n {
+			id := fmt.Sprintf("a%d", i)
+			f.Users = append(f.Users, earshot.User{ID: id, Org: "acme", Name: id, Roles: []string{earshot.RoleAgent}, Endpoint: fmt.Sprintf("PJSIP/%d", i)})
+			p.Members = append(p.Members, id)
+		}
+		f.Pools = []earshot.Pool{p}
+		return f
+	}
+	elapsed := func(n int) time.Duration {
+		db, f := MustOpen(t), file(n)
+		start := time.Now()
+		for range 2 {
+			_, err := db.ImportDirectory(ctx, f)
+			must(t, err)
+		}
+		return time.Since(start)
+	}
+	small, large := elapsed(2000), elapsed(8000)
+	t.Logf("2,000 agents imported twice: %v; 8,000: %v (ratio %.1f; quadratic would be about 16)", small, large, float64(large)/float64(small))
+	if large > 10*small {
+		t.Errorf("4 times the agents took %.1f times as long", float64(large)/float64(small))
 	}
 }
