@@ -17,12 +17,12 @@ import (
 type auth int
 
 const (
-	public      auth = iota
-	signedIn         // any sign-in token: 401
-	supervising      // a supervisor's token, the feature on (R1): 401, 403
-	live             // as supervising, and Asterisk reachable now: also 503
-	operatorTok      // the operator's admin token: 401, 429, and 404 without one configured
-	operatorIfSet    // as operatorTok where the server is so configured (--metrics-auth), else public
+	public        auth = iota
+	signedIn           // any sign-in token: 401
+	supervising        // a supervisor's token, the feature on (R1): 401, 403
+	live               // as supervising, and Asterisk reachable now: also 503
+	operatorTok        // the operator's admin token: 401, 429, and 404 without one configured
+	operatorIfSet      // as operatorTok where the server is so configured (--metrics-auth), else public
 )
 
 // opDoc documents one operation. The list below is written apart from the
@@ -324,8 +324,10 @@ func eventStream() map[string]any {
 		names[e.name] = e.schema
 	}
 	b.WriteString("\nThe stream starts with `retry: 3000` and a `: connected` comment, sends a `: heartbeat` comment " +
-		"every 15 s, and ends when the organization loses the feature (R1) or the server stops; reconnect and " +
-		"read the current state again (the lists are the truth, events are news).")
+		"every 15 s, and ends when the caller loses access (signed out, token revoked, user deleted, the supervisor " +
+		"role or the organization's feature taken away: R1) or the server stops; reconnect and read the current " +
+		"state again (the lists are the truth, events are news). A user may have " + strconv.Itoa(maxStreamsPerUser) +
+		" streams open; another is answered 429.")
 	return map[string]any{
 		"description": b.String(),
 		"headers":     map[string]any{"Cache-Control": map[string]any{"description": "no-cache", "schema": str()}},
