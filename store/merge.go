@@ -68,33 +68,36 @@ func mergeImported[T any](im importer, kind, id string, fromFile T, stored *T) (
 // sorted, the keys whose result differs from file's; merged is nil when
 // the result is stored's in every key.
 func mergeFields(base, file, stored []byte) (merged []byte, kept []string, err error) {
-	f, err := fieldsOf(file)
+	fRaw, f, err := fieldsOf(file)
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := fieldsOf(stored)
+	sRaw, s, err := fieldsOf(stored)
 	if err != nil {
 		return nil, nil, err
 	}
 	b := map[string]json.RawMessage{}
 	if base != nil {
-		if b, err = fieldsOf(base); err != nil {
+		if _, b, err = fieldsOf(base); err != nil {
 			return nil, nil, err
 		}
 	}
+	// The result takes each side's value as written ("[]" stays "[]"),
+	// and compares them with the empty ones dropped.
 	out := map[string]json.RawMessage{}
+	take := func(k string, from map[string]json.RawMessage) {
+		if v, ok := from[k]; ok {
+			out[k] = v
+		}
+	}
 	asStored := true
-	for k := range union(f, s) {
+	for k := range union(fRaw, sRaw) {
 		if !bytes.Equal(f[k], b[k]) {
-			if f[k] != nil {
-				out[k] = f[k]
-			}
+			take(k, fRaw)
 			asStored = asStored && bytes.Equal(f[k], s[k])
 			continue
 		}
-		if s[k] != nil {
-			out[k] = s[k]
-		}
+		take(k, sRaw)
 		if !bytes.Equal(s[k], f[k]) {
 			kept = append(kept, k)
 		}
@@ -107,19 +110,21 @@ func mergeFields(base, file, stored []byte) (merged []byte, kept []string, err e
 	return merged, kept, err
 }
 
-// fieldsOf splits a JSON object into its keys' values, dropping empty ones.
-func fieldsOf(obj []byte) (map[string]json.RawMessage, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(obj, &m); err != nil {
-		return nil, err
+// fieldsOf splits a JSON object into its keys' values: all of them, and
+// those that are not empty ("", [], {}, null).
+func fieldsOf(obj []byte) (all, nonEmpty map[string]json.RawMessage, err error) {
+	if err := json.Unmarshal(obj, &all); err != nil {
+		return nil, nil, err
 	}
-	for k, v := range m {
+	nonEmpty = make(map[string]json.RawMessage, len(all))
+	for k, v := range all {
 		switch string(v) {
 		case `""`, `[]`, `{}`, `null`:
-			delete(m, k)
+		default:
+			nonEmpty[k] = v
 		}
 	}
-	return m, nil
+	return all, nonEmpty, nil
 }
 
 func union(a, b map[string]json.RawMessage) map[string]bool {

@@ -50,6 +50,22 @@ func TestDB_ImportDirectory_Precedence(t *testing.T) {
 			t.Fatalf("sara's number = %q, want it removed as the file did", u.PhoneNumber)
 		}
 	})
+	t.Run("FileClearsFeatures", func(t *testing.T) {
+		// The file empties a list: it stays an empty list, not null.
+		db, f := MustImport(t), testFile()
+		must(t, db.SetFeature(ctx, "globex", earshot.FeatureSupervising, true))
+		f.Orgs[0].Features = []string{}
+		f.Orgs[0].Name = "Acme Renamed"
+		_, err := db.ImportDirectory(ctx, f)
+		must(t, err)
+		o, _ := db.Org(ctx, "acme")
+		if o.Features == nil || len(o.Features) != 0 || o.Name != "Acme Renamed" {
+			t.Fatalf("acme = %#v", o)
+		}
+		if g, _ := db.Org(ctx, "globex"); !g.Has(earshot.FeatureSupervising) {
+			t.Fatal("globex's feature set through the API was lost")
+		}
+	})
 	t.Run("FeatureSwitchedOffSurvives", func(t *testing.T) {
 		db := MustImport(t)
 		must(t, db.SetFeature(ctx, "acme", earshot.FeatureSupervising, false))
