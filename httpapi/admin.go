@@ -44,10 +44,7 @@ func (s *Server) setSupervising(c echo.Context, on bool) error {
 	}
 	s.log.Info("operator set feature", "request_id", requestID(c), "org", org, "feature", earshot.FeatureSupervising, "on", on)
 	if !on {
-		if s.cfg.OnFeatureOff != nil {
-			s.cfg.OnFeatureOff(ctx, org)
-		}
-		// Sessions end with EndFeatureOff, event streams close.
+		// The org's sessions end (EndFeatureOff), its streams close.
 		s.enforce(ctx)
 	}
 	return c.NoContent(http.StatusNoContent)

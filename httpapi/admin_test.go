@@ -16,8 +16,8 @@ func TestAdminFeature_Put(t *testing.T) {
 		if !e.store.orgs["acme"].Has(earshot.FeatureSupervising) {
 			t.Error("feature still off")
 		}
-		if len(e.featureOff) != 0 {
-			t.Errorf("OnFeatureOff called: %v", e.featureOff)
+		if ended := e.super.endedList(); len(ended) != 0 {
+			t.Errorf("sessions ended: %v", ended)
 		}
 	})
 	cases := []struct {
@@ -35,7 +35,7 @@ func TestAdminFeature_Put(t *testing.T) {
 			for _, method := range []string{"PUT", "DELETE"} {
 				wantProblem(t, e.do(method, "/api/v1/admin/orgs/"+tc.org+"/features/supervising", tc.token, nil), tc.status)
 			}
-			if e.store.snapshot() != before || len(e.featureOff) != 0 {
+			if e.store.snapshot() != before || len(e.super.endedList()) != 0 {
 				t.Error("state changed")
 			}
 		})
@@ -49,8 +49,9 @@ func TestAdminFeature_Delete(t *testing.T) {
 		if e.store.orgs["acme"].Has(earshot.FeatureSupervising) || !e.store.orgs["globex"].Has(earshot.FeatureSupervising) {
 			t.Errorf("orgs = %v", e.store.orgs)
 		}
-		if !slices.Equal(e.featureOff, []string{"acme"}) {
-			t.Errorf("OnFeatureOff calls = %v", e.featureOff)
+		// acme's session ends; globex's goes on.
+		if ended := e.super.endedList(); !slices.Equal(ended, []string{"ses-sara feature_off"}) {
+			t.Errorf("sessions ended = %v", ended)
 		}
 	})
 }

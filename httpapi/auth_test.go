@@ -304,8 +304,8 @@ func TestFeature_R1(t *testing.T) {
 		wantStatus(t, e.do(method, "/api/v1/admin/orgs/acme/features/supervising", adminToken, nil), http.StatusNoContent)
 	}
 	admin("DELETE")
-	if !slices.Equal(e.featureOff, []string{"acme"}) {
-		t.Fatalf("OnFeatureOff calls = %v", e.featureOff)
+	if ended := e.super.endedList(); !slices.Equal(ended, []string{"ses-sara feature_off"}) {
+		t.Fatalf("sessions ended = %v", ended)
 	}
 
 	// Signed in while off: no feature in the token, supervising denied.

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,9 +38,6 @@ type env struct {
 	super  *fakeSupervising
 	clock  *clock
 	srv    *httpapi.Server
-
-	mu         sync.Mutex
-	featureOff []string // orgs OnFeatureOff was called for
 
 	// offContract skips the OpenAPI check of exchanges, for tests whose
 	// fakes answer what the real server cannot (a store failing with any
@@ -111,11 +107,6 @@ func newEnv(t testing.TB, edits ...func(*httpapi.Config)) *env {
 		PasswordCost: bcrypt.MinCost, Now: e.clock.Now,
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "earshot_up 1\n") }),
 		Console: web.FS,
-		OnFeatureOff: func(_ context.Context, org string) {
-			e.mu.Lock()
-			e.featureOff = append(e.featureOff, org)
-			e.mu.Unlock()
-		},
 	}
 	for _, edit := range edits {
 		edit(&cfg)

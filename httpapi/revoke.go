@@ -71,9 +71,6 @@ func (s *Server) enforce(ctx context.Context, revoked ...string) int {
 	}
 	n := 0
 	for reason, ids := range end {
-		if reason == earshot.EndFeatureOff && s.cfg.OnFeatureOff != nil {
-			continue // the deprecated hook ends them
-		}
 		k := s.cfg.Supervising.EndWhere(ctx, func(se earshot.Session) bool { return ids[se.ID] }, reason)
 		s.log.Info("access revoked; sessions ended", "reason", string(reason), "sessions", k)
 		n += k

@@ -80,7 +80,7 @@ pools: [{id: sales, org: acme, name: Sales, number: "+35891234500", members: []}
 		}, true, earshot.EndAccessRevoked},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, func(c *httpapi.Config) { c.OnFeatureOff = nil })
+			e := newEnv(t)
 			ts := newStreamServer(t, e)
 			tok := e.token("sara")
 			stream := openStream(t, ts, tok)

@@ -135,11 +135,6 @@ type Config struct {
 	Log *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
-	// OnFeatureOff, when set, is called after the operator disables
-	// supervising for org instead of the server ending that org's live
-	// sessions itself (Supervising.EndWhere, EndFeatureOff). Deprecated:
-	// leave it nil; it is kept until its callers go.
-	OnFeatureOff func(ctx context.Context, org string)
 	// HeaderTimeout is how long a client may take to send a request's
 	// header; default 10 s. Past it the connection is closed.
 	HeaderTimeout time.Duration

@@ -245,10 +245,6 @@ func (m *Main) build(ctx context.Context) error {
 		Live:    m.app.Ready,
 		Metrics: apiMetrics, MetricsAuth: cfg.MetricsAuth, Observe: m.metrics.ObserveAPI,
 		Console: web.FS,
-		OnFeatureOff: func(ctx context.Context, org string) {
-			n := m.app.EndWhere(ctx, func(s earshot.Session) bool { return s.Org == org }, earshot.EndFeatureOff)
-			log.Info("supervising turned off; sessions ended", "org", org, "sessions", n)
-		},
 	})
 	return err
 }
