@@ -56,8 +56,9 @@ func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 		if req.ContentLength > limit {
 			return tooLarge(limit)
 		}
+		hasBody := req.ContentLength != 0 && req.Body != nil && req.Body != http.NoBody
 		req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, limit)
-		if req.ContentLength != 0 && req.Body != http.NoBody {
+		if hasBody {
 			rc := http.NewResponseController(c.Response())
 			// An error means a writer without deadlines (a test's
 			// recorder); there is no connection to guard then.
