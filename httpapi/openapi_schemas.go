@@ -122,8 +122,9 @@ func schemas() map[string]any {
 		}}}},
 		"OfferWithdrawn": object([]string{"id", "agent", "pool"}, map[string]any{"id": str(), "agent": str(), "pool": str()}),
 		"SessionEvent": map[string]any{"allOf": []any{ref("Session"), object([]string{"actions"}, map[string]any{
-			"actions": describeSchema(array(ref("Mode")), "the modes the supervisor can switch to (R11)"),
-			"reason":  describeSchema(str(), "why it ended (session_ended)"),
+			"actions":     describeSchema(array(ref("Mode")), "the modes the supervisor can switch to (R11)"),
+			"reason":      describeSchema(str(), "why it ended (session_ended)"),
+			"reason_text": describeSchema(str(), "why it ended in a person's words, e.g. \"you hung up\" (session_ended)"),
 		})}},
 		// Event is any event's data; the event's name says which (see
 		// streamEvents). anyOf, not oneOf: an offer's data would also

@@ -444,8 +444,11 @@ type SessionEvent struct {
 	Pool    string `json:"pool"`
 
 	// Reason why it ended (session_ended)
-	Reason    *string   `json:"reason,omitempty"`
-	StartedAt time.Time `json:"started_at"`
+	Reason *string `json:"reason,omitempty"`
+
+	// ReasonText why it ended in a person's words, e.g. "you hung up" (session_ended)
+	ReasonText *string   `json:"reason_text,omitempty"`
+	StartedAt  time.Time `json:"started_at"`
 }
 
 // SessionList defines model for SessionList.
