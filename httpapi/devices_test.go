@@ -51,7 +51,15 @@ func TestDevice_Put(t *testing.T) {
 	})
 	t.Run("ErrTokenTooLong", func(t *testing.T) {
 		e := newEnv(t)
-		wantProblem(t, e.do("PUT", "/api/v1/devices/"+strings.Repeat("x", 5000), e.token("sara"), `{"platform":"ios"}`), http.StatusUnprocessableEntity)
+		p := wantProblem(t, e.do("PUT", "/api/v1/devices/"+strings.Repeat("x", 4097), e.token("sara"), `{"platform":"ios"}`), http.StatusUnprocessableEntity)
+		if p.Type != "https://earshot.dev/problems/validation" || len(p.Errors) != 1 || p.Errors[0].Field != "token" || !strings.Contains(p.Errors[0].Detail, "4096") {
+			t.Errorf("problem %+v", p)
+		}
+		if len(e.store.devices) != 0 {
+			t.Error("device stored")
+		}
+		// 4,096 bytes is fine.
+		wantStatus(t, e.do("PUT", "/api/v1/devices/"+strings.Repeat("x", 4096), e.token("sara"), `{"platform":"ios"}`), http.StatusNoContent)
 	})
 }
 
