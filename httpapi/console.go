@@ -47,6 +47,12 @@ func (s *Server) consoleFile(c echo.Context, name string) error {
 		ctype = "text/javascript; charset=utf-8"
 	case ".css":
 		ctype = "text/css; charset=utf-8"
+	case ".svg":
+		ctype = "image/svg+xml"
+	case ".png":
+		ctype = "image/png"
+	case ".webmanifest":
+		ctype = "application/manifest+json"
 	}
 	return c.Blob(http.StatusOK, ctype, b)
 }

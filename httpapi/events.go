@@ -48,6 +48,8 @@ type sessionEventJSON struct {
 	sessionJSON
 	Actions []earshot.Mode `json:"actions"`
 	Reason  string         `json:"reason,omitempty"`
+	// ReasonText is the reason in a person's words (the console shows it).
+	ReasonText string `json:"reason_text,omitempty"`
 }
 
 var sessionEventNames = map[string]string{
@@ -206,7 +208,8 @@ func (s *Server) events(c echo.Context) error {
 				continue
 			}
 			name = sessionEventNames[ev.Kind]
-			data = sessionEventJSON{sessionJSON: newSessionJSON(ev.Session), Actions: ev.Session.Mode.Others(), Reason: string(ev.Reason)}
+			data = sessionEventJSON{sessionJSON: newSessionJSON(ev.Session), Actions: ev.Session.Mode.Others(),
+				Reason: string(ev.Reason), ReasonText: reasonText(ev.Reason)}
 		}
 		// The session's end reaches its supervisor even when the end is
 		// the revocation itself; anything else needs the caller still
@@ -252,4 +255,12 @@ func writeEvent(w *echo.Response, name string, data any) error {
 	}
 	w.Flush()
 	return nil
+}
+
+// reasonText is an end reason in a person's words, or "" for none.
+func reasonText(r earshot.EndReason) string {
+	if r == "" {
+		return ""
+	}
+	return r.Text()
 }

@@ -23,21 +23,24 @@ eval "$(scripts/sandbox.sh env)"
 # Integration tests fail, rather than skip, when the sandbox is missing.
 export EARSHOT_SANDBOX_REQUIRED=1
 
-# The web console's browser test: Debian's Chromium driven by
-# playwright-core from npm (which downloads no browser).
+# The web console's browser test (TestConsole) drives Debian's Chromium
+# from Go over the DevTools protocol (chromedp): it needs chromium, from
+# apt, and nothing else.
 mkdir -p .cache
-if ! command -v chromium >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  echo "test: installing chromium (and node/npm if missing) with apt"
-  pkgs="chromium"
-  command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs) >.cache/apt-browser.log 2>&1 \
-    || { echo "test: apt-get install $pkgs failed; see .cache/apt-browser.log" >&2; exit 1; }
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "test: installing chromium with apt"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >.cache/apt-browser.log 2>&1 \
+    || { echo "test: apt-get install chromium failed; see .cache/apt-browser.log" >&2; exit 1; }
 fi
-(cd web/test && npm ci --no-audit --no-fund --loglevel=error) >.cache/npm-browser.log 2>&1 \
-  || { echo "test: npm ci in web/test failed; see .cache/npm-browser.log" >&2; exit 1; }
-export EARSHOT_BROWSER_REQUIRED=1 EARSHOT_SCREENSHOTS=$PWD/.cache/screenshots
+# It refreshes the screenshots in docs/.
+export EARSHOT_BROWSER_REQUIRED=1
 # The OpenAPI document's linter (TestOpenAPI_Lint): Redocly's engine, on
-# the same Node.
+# Node 18 or later (Debian's nodejs and npm).
+if ! command -v npm >/dev/null 2>&1; then
+  echo "test: installing nodejs and npm with apt (for the OpenAPI linter)"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm) >.cache/apt-lint.log 2>&1 \
+    || { echo "test: apt-get install nodejs npm failed; see .cache/apt-lint.log" >&2; exit 1; }
+fi
 (cd httpapi/testdata/redocly && npm ci --no-audit --no-fund --loglevel=error) >.cache/npm-lint.log 2>&1 \
   || { echo "test: npm ci in httpapi/testdata/redocly failed; see .cache/npm-lint.log" >&2; exit 1; }
 export EARSHOT_LINT_REQUIRED=1

@@ -3,9 +3,10 @@
 // JavaScript modules, no build step; the only third-party code is the
 // QR encoder qrcode.mjs (qrcode-generator, MIT; web/vendor.sh rebuilds it).
 import qrcode from './qrcode.mjs';
+import { API, call, ApiError, state, setToken } from './api.mjs';
+import { names, userName, poolName, learnNames } from './names.mjs';
+import * as alerts from './alerts.mjs';
 
-const API = '/api/v1';
-const TOKEN = 'earshot.token';
 const MODES = ['listen', 'whisper', 'barge'];
 const MODE_TEXT = {
   listen: 'Listening: neither the agent nor the customer hears you.',
@@ -13,19 +14,10 @@ const MODE_TEXT = {
   barge: 'Barging in: the agent and the customer hear you.',
 };
 
-const state = {
-  token: sessionStorage.getItem(TOKEN),
-  session: null,     // the live session, from the API and the event stream
-  ended: null,       // why the last session ended, shown until the next
-  offer: null,       // the last Listen offer, while valid
-  stream: null,      // AbortController of the event stream
-  view: null,        // the function that renders the current page
-};
-
 const $ = (sel) => document.querySelector(sel);
 
 // h builds DOM nodes: text is always text, never markup.
-function h(tag, attrs = {}, ...children) {
+export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === false || v == null) continue;
@@ -40,36 +32,19 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-class ApiError extends Error {
-  constructor(status, problem) {
-    super((problem && (problem.detail || problem.title)) || `HTTP ${status}`);
-    this.status = status;
-    this.problem = problem || {};
-  }
-}
-
-async function call(method, path, body) {
-  const headers = {};
-  if (state.token) headers.Authorization = `Bearer ${state.token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const r = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (r.status === 401 && state.token) {
-    signOut('Your sign-in has expired. Please sign in again.');
-    throw new ApiError(401, { title: 'Signed out' });
-  }
-  if (r.status === 204) return null;
-  const data = await r.json().catch(() => null);
-  if (!r.ok) throw new ApiError(r.status, data);
-  return data;
-}
-
 function notice(text, kind = '') {
   const n = $('#notice');
   n.className = kind;
   n.textContent = text || '';
 }
 
-function page(title, ...content) {
+// Renders are asynchronous (they wait for the API); a slow one must not
+// overwrite the page a newer one already drew. render numbers each
+// render, and page draws only for the newest.
+let renderSeq = 0;
+
+function page(seq, title, ...content) {
+  if (seq !== renderSeq) return false;
   document.title = `${title} · Earshot`;
   const main = $('#main');
   main.replaceChildren(h('h1', {}, title), ...content.filter((c) => c != null));
@@ -77,11 +52,12 @@ function page(title, ...content) {
     a.toggleAttribute('aria-current', location.hash.startsWith(a.getAttribute('href')));
     if (a.hasAttribute('aria-current')) a.setAttribute('aria-current', 'page');
   }
+  return true;
 }
 
 const time = (iso) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
-function duration(ms) {
+export function duration(ms) {
   const s = Math.max(0, Math.floor(ms / 1000));
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
@@ -98,9 +74,23 @@ function status(u) {
     : h('span', { class: 'badge' }, 'Not on a service call');
 }
 
+// listenButton asks for a listen offer for user u and shows it.
+function listenButton(u) {
+  return h('button', {
+    type: 'button', disabled: !u.on_call, 'data-listen': u.id,
+    onclick: async () => {
+      try {
+        const { offer } = await call('POST', `/users/${encodeURIComponent(u.id)}/listen`);
+        showOffer({ ...offer, agent_name: u.name });
+      } catch (e) { notice(e.message, 'error'); }
+    },
+  }, `Listen to ${u.name}`);
+}
+
 // --- pages ---------------------------------------------------------------
 
 function signInPage(message) {
+  const seq = ++renderSeq;
   const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true });
   const pass = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const form = h('form', {
@@ -118,8 +108,7 @@ function signInPage(message) {
           notice('Supervising is not enabled for your organization. Ask your administrator.', 'error');
           return;
         }
-        state.token = data.token;
-        sessionStorage.setItem(TOKEN, data.token);
+        setToken(data.token);
         start();
       } catch (e) {
         notice(e.status === 401 ? 'Wrong user name or password.' : e.message, 'error');
@@ -129,20 +118,15 @@ function signInPage(message) {
   h('label', { for: 'username' }, 'User name'), user,
   h('label', { for: 'password' }, 'Password'), pass,
   h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Sign in')));
-  page('Sign in', form);
+  page(seq, 'Sign in', form);
   if (message) notice(message, 'error');
   user.focus();
 }
 
-// poolNames caches pool names for the pool page's heading, so a live
-// refresh of that page is one request, not two.
-const poolNames = new Map();
-const rememberPools = (pools) => { for (const p of pools) poolNames.set(p.id, p.name); };
-
-async function poolsPage() {
+async function poolsPage(seq) {
   const { pools } = await call('GET', '/pools');
-  rememberPools(pools);
-  page('Service pools',
+  learnNames({ pools });
+  page(seq, 'Service pools',
     pools.length === 0 ? h('p', {}, 'No pools you may supervise.') : null,
     h('ul', { class: 'list' }, pools.map((p) => h('li', {},
       h('a', { href: `#/pools/${encodeURIComponent(p.id)}` }, p.name),
@@ -150,29 +134,19 @@ async function poolsPage() {
         `${p.agents_on_call} of ${p.agents} agents on service calls`)))));
 }
 
-async function poolPage(id) {
-  if (!poolNames.has(id)) {
-    rememberPools((await call('GET', '/pools')).pools);
-  }
+async function poolPage(seq, id) {
+  if (!names.pools.has(id)) learnNames({ pools: (await call('GET', '/pools')).pools });
   const data = await call('GET', `/pools/${encodeURIComponent(id)}/users`);
-  page(poolNames.get(id) || id, staleNote(data),
+  learnNames({ users: data.users });
+  page(seq, poolName(id), staleNote(data),
     h('ul', { class: 'list', 'aria-label': 'Pool users' }, data.users.map((u) => h('li', { 'data-user': u.id },
       h('a', { href: `#/users/${encodeURIComponent(u.id)}` }, u.name),
       h('span', {}, status(u), u.supervised ? h('span', { class: 'muted' }, ' · supervised') : null)))));
 }
 
-async function userPage(id) {
+async function userPage(seq, id) {
   const u = await call('GET', `/users/${encodeURIComponent(id)}`);
-  const listen = h('button', {
-    type: 'button', disabled: !u.on_call,
-    onclick: async () => {
-      try {
-        const { offer } = await call('POST', `/users/${encodeURIComponent(id)}/listen`);
-        state.offer = offer;
-        renderOffer();
-      } catch (e) { notice(e.message, 'error'); }
-    },
-  }, 'Listen');
+  learnNames({ users: [u] });
   const supervise = h('button', {
     type: 'button', class: 'secondary',
     onclick: async () => {
@@ -183,25 +157,26 @@ async function userPage(id) {
       } catch (e) { notice(e.message, 'error'); }
     },
   }, u.supervised ? 'Stop supervising' : 'Supervise');
-  page(u.name, staleNote(u), h('p', {}, status(u)),
+  if (!page(seq, u.name, staleNote(u), h('p', {}, status(u)),
     h('p', { class: 'muted' }, u.on_call
       ? 'Listen sends you an offer: call the supervising number from your registered phone to join in listen mode.'
       : 'Listen is possible while the user is on a service call.'),
-    h('p', { class: 'actions' }, listen, ' ', supervise),
-    h('div', { id: 'offer' }));
+    h('p', { class: 'actions' }, listenButton(u), ' ', supervise),
+    h('div', { id: 'offer' }))) return;
   renderOffer();
 }
 
-async function supervisedPage() {
+async function supervisedPage(seq) {
   const data = await call('GET', '/supervising/users');
-  page('Supervised users', staleNote(data),
+  learnNames({ users: data.users });
+  page(seq, 'Supervised users', staleNote(data),
     h('p', { class: 'muted' }, 'You get a notification whenever one of them is on a service call.'),
     data.users.length === 0 ? h('p', {}, 'Nobody yet: open a user and choose Supervise.') : null,
     h('ul', { class: 'list' }, data.users.map((u) => h('li', {},
       h('a', { href: `#/users/${encodeURIComponent(u.id)}` }, u.name), status(u)))));
 }
 
-async function settingsPage() {
+async function settingsPage(seq) {
   const s = await call('GET', '/supervising/settings');
   const input = h('input', { id: 'phone', name: 'phone_number', type: 'tel', autocomplete: 'tel', value: s.phone_number || '', 'aria-describedby': 'phone-help phone-error' });
   const err = h('p', { id: 'phone-error', class: 'field-error', role: 'alert' });
@@ -226,12 +201,28 @@ async function settingsPage() {
   h('p', { id: 'phone-help', class: 'muted' }, 'Earshot recognises you by the number you call the supervising number from. International form (+358…) or your country\'s usual form.'),
   input, err,
   h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save')));
-  page('Supervising settings', form);
+  page(seq, 'Supervising settings', form);
 }
 
 // --- the offer panel after Listen ----------------------------------------
 
 let offerTimer = null;
+
+// showOffer shows a listen offer on the page: the user page's panel when
+// it is the offer's agent's page, else the offer page.
+export function showOffer(o) {
+  state.offer = o;
+  if ($('#offer') && location.hash === `#/users/${encodeURIComponent(o.agent)}`) renderOffer();
+  else location.hash = '#/offer';
+}
+
+function offerPage(seq) {
+  const o = state.offer;
+  if (!page(seq, o ? `Listen to ${o.agent_name || userName(o.agent)}` : 'Listen offer',
+    o ? null : h('p', {}, 'No listen offer. Open a user on a service call and choose Listen.'),
+    h('div', { id: 'offer' }))) return;
+  renderOffer();
+}
 
 function renderOffer() {
   const box = $('#offer');
@@ -261,7 +252,7 @@ function renderOffer() {
   box.replaceChildren(h('section', { class: 'panel offer', 'aria-label': 'Listen offer' },
     img,
     h('div', {},
-      h('p', {}, 'Call the supervising number from your registered phone:'),
+      h('p', {}, `To listen to ${o.agent_name || userName(o.agent)}, call the supervising number from your registered phone:`),
       h('p', { class: 'big' }, h('a', { href: o.dial_uri }, o.supervising_number)),
       h('p', {}, 'Valid for ', left, '. Scan the code to dial from your phone.'))));
   tick();
@@ -272,7 +263,7 @@ function renderOffer() {
 
 let sessionTimer = null;
 
-function renderSession() {
+export function renderSession() {
   const box = $('#session');
   clearInterval(sessionTimer);
   const s = state.session;
@@ -285,7 +276,7 @@ function renderSession() {
   const since = h('span', { class: 'duration' });
   const tick = () => { since.textContent = duration(new Date() - new Date(s.started_at)); };
   const modeButton = (m) => h('button', {
-    type: 'button', class: 'secondary', 'aria-pressed': String(s.mode === m),
+    type: 'button', class: 'secondary', 'aria-pressed': String(s.mode === m), 'data-mode': m,
     onclick: async () => {
       try {
         const r = await call('PUT', `/supervising/sessions/${encodeURIComponent(s.id)}/mode`, { mode: m });
@@ -294,8 +285,8 @@ function renderSession() {
     },
   }, m[0].toUpperCase() + m.slice(1));
   box.replaceChildren(h('div', { class: 'row' },
-    h('strong', {}, `Supervising ${s.agent}`),
-    h('span', { class: 'muted' }, `Pool ${s.pool} · `, since),
+    h('strong', {}, `Supervising ${userName(s.agent)}`),
+    h('span', { class: 'muted' }, `${poolName(s.pool)} · `, since),
     h('span', { class: 'mode', 'data-mode': s.mode }, MODE_TEXT[s.mode] || s.mode),
     h('div', { class: 'modes', role: 'group', 'aria-label': 'Mode' },
       MODES.map(modeButton),
@@ -309,18 +300,47 @@ function renderSession() {
   sessionTimer = setInterval(tick, 1000);
 }
 
+// withNames renders after the names of a session's agent and pool are
+// known, so the banner says "Alice Agent", not "alice".
+async function withNames(agent, pool, draw) {
+  draw();
+  if (names.users.has(agent) && names.pools.has(pool)) return;
+  try {
+    if (!names.users.has(agent)) learnNames({ users: [await call('GET', `/users/${encodeURIComponent(agent)}`)] });
+    if (!names.pools.has(pool)) learnNames({ pools: (await call('GET', '/pools')).pools });
+  } catch (e) { /* the id stands in for the name */ }
+  draw();
+}
+
 // --- live updates: /api/v1/events ----------------------------------------
 
+function connection(text) {
+  const c = $('#connection');
+  c.hidden = !text;
+  c.textContent = text || '';
+}
+
 // EventSource cannot send the Authorization header, so the stream is read
-// with fetch and parsed here; it reconnects after a second.
+// with fetch and parsed here. A broken stream is said on the page (live
+// updates stopped) and retried; once it is back, the page and the session
+// are read again, since events may have been missed meanwhile.
 async function stream() {
   const ctrl = new AbortController();
   state.stream = ctrl;
+  let broken = false;
+  let delay = 1000;
   while (!ctrl.signal.aborted) {
     try {
       const r = await fetch(`${API}/events`, { headers: { Authorization: `Bearer ${state.token}` }, signal: ctrl.signal });
       if (r.status === 401) { signOut('Your sign-in has expired. Please sign in again.'); return; }
-      if (!r.ok) throw new Error(`events: HTTP ${r.status}`);
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      if (broken) {
+        broken = false;
+        connection('');
+        loadSession();
+        refresh();
+      }
+      delay = 1000;
       const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
       let buf = '';
       for (;;) {
@@ -336,7 +356,11 @@ async function stream() {
     } catch (e) {
       if (ctrl.signal.aborted) return;
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    if (ctrl.signal.aborted) return;
+    broken = true;
+    connection('Live updates stopped: the connection to Earshot was lost. Reconnecting…');
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 15000);
   }
 }
 
@@ -355,20 +379,28 @@ function dispatch(chunk) {
       state.session = ev;
       state.ended = null;
       state.offer = null;
-      renderSession();
+      withNames(ev.agent, ev.pool, renderSession);
       renderOffer();
+      refresh();
       break;
     case 'session_ended':
+      if (state.session && state.session.id !== ev.id) break;
       state.session = null;
-      state.ended = `${ev.agent}: ${ev.reason || 'ended'}.`;
-      renderSession();
+      withNames(ev.agent, ev.pool, () => {
+        state.ended = `${userName(ev.agent)}: ${ev.reason_text || ev.reason || 'ended'}.`;
+        if (!state.session) renderSession();
+      });
+      refresh();
       break;
     case 'offer_withdrawn':
       if (state.offer && state.offer.id === ev.id) {
         state.offer = null;
         renderOffer();
-        notice(`${ev.agent}'s call ended before you dialled in.`);
+        notice(`${userName(ev.agent)}'s call ended before you dialled in.`);
       }
+      break;
+    case 'notification':
+      alerts.show(ev);
       break;
     case 'call_started':
     case 'call_ended':
@@ -387,20 +419,22 @@ function refresh() {
 // --- routing -------------------------------------------------------------
 
 const routes = [
-  [/^#\/pools\/([^/]+)$/, (m) => poolPage(decodeURIComponent(m[1]))],
+  [/^#\/pools\/([^/]+)$/, (seq, m) => poolPage(seq, decodeURIComponent(m[1]))],
   [/^#\/pools$/, poolsPage],
-  [/^#\/users\/([^/]+)$/, (m) => userPage(decodeURIComponent(m[1]))],
+  [/^#\/users\/([^/]+)$/, (seq, m) => userPage(seq, decodeURIComponent(m[1]))],
   [/^#\/supervised$/, supervisedPage],
   [/^#\/settings$/, settingsPage],
+  [/^#\/offer$/, offerPage],
 ];
 
 async function render() {
   if (!state.token) { signInPage(); return; }
+  const seq = ++renderSeq;
   const hash = location.hash || '#/pools';
   for (const [re, view] of routes) {
     const m = hash.match(re);
     if (m) {
-      try { await view(m); } catch (e) { if (e.status !== 401) notice(e.message, 'error'); }
+      try { await view(seq, m); } catch (e) { if (e.status !== 401 && seq === renderSeq) notice(e.message, 'error'); }
       return;
     }
   }
@@ -408,27 +442,36 @@ async function render() {
 }
 
 function signOut(message) {
-  state.token = null;
-  sessionStorage.removeItem(TOKEN);
+  setToken(null);
   if (state.stream) state.stream.abort();
   state.session = null;
   state.ended = null;
   state.offer = null;
-  poolNames.clear();
+  names.users.clear();
+  names.pools.clear();
+  alerts.clear();
+  connection('');
   $('#nav').hidden = true;
   renderSession();
   signInPage(message);
+}
+state.onSignedOut = () => signOut('Your sign-in has expired. Please sign in again.');
+
+async function loadSession() {
+  try {
+    const { sessions } = await call('GET', '/supervising/sessions');
+    state.session = sessions[0] || null;
+    if (state.session) withNames(state.session.agent, state.session.pool, renderSession);
+    else renderSession();
+  } catch (e) { /* shown by the page */ }
 }
 
 async function start() {
   $('#nav').hidden = false;
   notice('');
   stream();
-  try {
-    const { sessions } = await call('GET', '/supervising/sessions');
-    state.session = sessions[0] || null;
-    renderSession();
-  } catch (e) { /* shown by the page */ }
+  await loadSession();
+  if (!state.token) return;
   if (!location.hash || location.hash === '#/') location.hash = '#/pools';
   else render();
 }
@@ -440,4 +483,5 @@ document.querySelector('a.skip').addEventListener('click', (ev) => {
 });
 window.addEventListener('hashchange', () => { notice(''); render(); });
 $('#signout').addEventListener('click', () => { signOut(); });
+alerts.init({ h, showOffer, call, notice });
 if (state.token) start(); else signInPage();

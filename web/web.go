@@ -5,7 +5,8 @@ package web
 
 import "embed"
 
-// FS is the console: index.html, app.js, style.css and qrcode.mjs (vendored).
+// FS is the console: index.html, its modules, style.css, the icon and
+// qrcode.mjs (vendored).
 //
-//go:embed index.html app.js style.css qrcode.mjs
+//go:embed index.html *.js *.mjs style.css icon.svg
 var FS embed.FS
