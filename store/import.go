@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
@@ -104,6 +105,11 @@ func (c ImportCounts) String() string {
 // (made through the API, or by an older Earshot) takes the file's
 // non-empty values and keeps its own where the file's are empty.
 //
+// Deleting counts as a change too: a user or pool deleted through the API
+// stays deleted while the file gives it as it was last imported (Kept
+// names it, field "(deleted)"), and a deleted user is left out of the
+// file's pools; once the file changes the entry, it is created again.
+//
 // A plain-text password in the file counts as unchanged while the hash
 // imported last (or the stored hash) verifies it, and that hash is kept:
 // a re-read file never re-hashes.
@@ -122,7 +128,7 @@ func (db *DB) ImportDirectory(ctx context.Context, f *directory.File) (ImportRes
 	var res ImportResult
 	err := db.update(ctx, func(tx *bolt.Tx) error {
 		res = ImportResult{}
-		im := importer{tx: tx, file: f, res: &res}
+		im := importer{tx: tx, file: f, res: &res, deletedUsers: map[string]bool{}}
 		var err error
 		if res.Orgs, err = im.orgs(); err != nil {
 			return err
@@ -149,6 +155,9 @@ type importer struct {
 	tx   *bolt.Tx
 	file *directory.File
 	res  *ImportResult
+	// deletedUsers are the file's users deleted through the API since the
+	// last import, which the import leaves deleted.
+	deletedUsers map[string]bool
 }
 
 // Kinds of entries, as keys of bucket imported and in ImportResult.Kept.
@@ -169,7 +178,7 @@ func (im importer) orgs() (ImportCounts, error) {
 		if err != nil && earshot.ErrorCode(err) != earshot.ENOTFOUND {
 			return n, err
 		}
-		next, err := mergeImported(im, kindOrg, o.ID, o, found(old, err))
+		next, _, err := mergeImported(im, kindOrg, o.ID, o, found(old, err))
 		if err != nil {
 			return n, err
 		}
@@ -195,9 +204,14 @@ func (im importer) users() (ImportCounts, error) {
 		prev := found(old, err)
 		fromFile := userRecord(u)
 		fromFile.PasswordHash = im.passwordHash(u, prev)
-		next, err := mergeImported(im, kindUser, u.ID, fromFile, prev)
-		if err != nil {
+		next, deleted, err := mergeImported(im, kindUser, u.ID, fromFile, prev)
+		switch {
+		case err != nil:
 			return n, err
+		case deleted:
+			im.deletedUsers[u.ID] = true
+			n.Unchanged++
+			continue
 		}
 		if err := checkUser(im.tx, earshot.User(next)); err != nil {
 			if earshot.ErrorCode(err) == earshot.ENOTFOUND {
@@ -249,9 +263,17 @@ func (im importer) pools() (ImportCounts, error) {
 		if err != nil && earshot.ErrorCode(err) != earshot.ENOTFOUND {
 			return n, err
 		}
-		next, err := mergeImported(im, kindPool, p.ID, p, found(old, err))
-		if err != nil {
+		// Users deleted through the API stay out of the pools too; as the
+		// file gave the pool without them, a user the file brings back
+		// (by changing them) is a member again.
+		p.Members = slices.DeleteFunc(slices.Clone(p.Members), func(m string) bool { return im.deletedUsers[m] })
+		next, deleted, err := mergeImported(im, kindPool, p.ID, p, found(old, err))
+		switch {
+		case err != nil:
 			return n, err
+		case deleted:
+			n.Unchanged++
+			continue
 		}
 		if err := checkPool(im.tx, next); err != nil {
 			if earshot.ErrorCode(err) == earshot.ENOTFOUND {

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // mergeImported decides what an import stores for one entry: fromFile is
@@ -19,29 +17,38 @@ import (
 //
 // Without a base, every field counts as changed in the file except the
 // file's empty ones: the stored value stays for those.
-func mergeImported[T any](im importer, kind, id string, fromFile T, stored *T) (T, error) {
+//
+// An entry deleted through the API since the last import keeps its base:
+// while the file gives the entry as it was, deleted reports true and the
+// import leaves it deleted; once the file changes it, it is created anew.
+func mergeImported[T any](im importer, kind, id string, fromFile T, stored *T) (T, bool, error) {
 	key := pairKey(kind, id)
 	imported := im.tx.Bucket(bucketImported)
 	fileJSON, err := json.Marshal(fromFile)
 	if err != nil {
-		return fromFile, fmt.Errorf("encode %s %s: %w", kind, id, err)
+		return fromFile, false, fmt.Errorf("encode %s %s: %w", kind, id, err)
 	}
-	base := imported.Get(key)
+	// A copy: the bucket's bytes may move once it is written to.
+	base := bytes.Clone(imported.Get(key))
+	if stored == nil && bytes.Equal(base, fileJSON) {
+		im.res.Kept = append(im.res.Kept, KeptField{Kind: kind, ID: id, Field: "(deleted)"})
+		return fromFile, true, nil
+	}
 	if !bytes.Equal(base, fileJSON) {
 		if err := imported.Put(key, fileJSON); err != nil {
-			return fromFile, err
+			return fromFile, false, err
 		}
 	}
 	if stored == nil {
-		return fromFile, nil
+		return fromFile, false, nil
 	}
 	storedJSON, err := json.Marshal(*stored)
 	if err != nil {
-		return fromFile, fmt.Errorf("encode %s %s: %w", kind, id, err)
+		return fromFile, false, fmt.Errorf("encode %s %s: %w", kind, id, err)
 	}
 	merged, kept, err := mergeFields(base, fileJSON, storedJSON)
 	if err != nil {
-		return fromFile, fmt.Errorf("merge %s %s: %w", kind, id, err)
+		return fromFile, false, fmt.Errorf("merge %s %s: %w", kind, id, err)
 	}
 	for _, f := range kept {
 		im.res.Kept = append(im.res.Kept, KeptField{Kind: kind, ID: id, Field: f})
@@ -50,15 +57,15 @@ func mergeImported[T any](im importer, kind, id string, fromFile T, stored *T) (
 	// empty list must not turn into null and count as a change.
 	switch {
 	case merged == nil:
-		return *stored, nil
+		return *stored, false, nil
 	case len(kept) == 0:
-		return fromFile, nil
+		return fromFile, false, nil
 	}
 	var out T
 	if err := json.Unmarshal(merged, &out); err != nil {
-		return fromFile, fmt.Errorf("merge %s %s: %w", kind, id, err)
+		return fromFile, false, fmt.Errorf("merge %s %s: %w", kind, id, err)
 	}
-	return out, nil
+	return out, false, nil
 }
 
 // mergeFields merges three JSON objects of one type key by key: a key
@@ -136,10 +143,4 @@ func union(a, b map[string]json.RawMessage) map[string]bool {
 		keys[k] = true
 	}
 	return keys
-}
-
-// forgetImported drops an entry's base, when the entry is deleted: a file
-// that lists it again creates it as new.
-func forgetImported(tx *bolt.Tx, kind, id string) error {
-	return tx.Bucket(bucketImported).Delete(pairKey(kind, id))
 }

@@ -67,9 +67,6 @@ func (db *DB) DeletePool(ctx context.Context, id string) error {
 		if _, err := getPool(tx, id); err != nil {
 			return err
 		}
-		if err := forgetImported(tx, kindPool, id); err != nil {
-			return err
-		}
 		return tx.Bucket(bucketPools).Delete([]byte(id))
 	})
 	if err != nil {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -116,16 +117,40 @@ func TestDB_ImportDirectory_Precedence(t *testing.T) {
 			t.Fatalf("zed = %+v", u)
 		}
 	})
-	t.Run("DeletedThenListedAgain", func(t *testing.T) {
+	t.Run("DeletedStaysDeleted", func(t *testing.T) {
+		// Deleted through the API: the unchanged file does not bring the
+		// user back; a file that changes the user does, pools included.
 		db := MustImport(t)
 		must(t, db.DeleteUser(ctx, "gus"))
 		res, err := db.ImportDirectory(ctx, testFile())
 		must(t, err)
-		if res.Users.Created != 1 {
+		if _, err := db.User(ctx, "gus"); !errors.Is(err, earshot.ErrUserNotFound) {
+			t.Fatalf("gus is back: %v", err)
+		}
+		if res.Changed() || !strings.Contains(res.String(), "user gus (deleted)") {
 			t.Fatalf("result %v", res)
 		}
-		if u, err := db.User(ctx, "gus"); err != nil || u.Endpoint != "Local/gus@phones" {
-			t.Fatalf("gus = %+v, %v", u, err)
+		if p, _ := db.Pool(ctx, "helpdesk"); len(p.Members) != 0 {
+			t.Fatalf("helpdesk members %v", p.Members)
+		}
+		f := testFile()
+		f.Users[4].Name = "Gus Returns"
+		res, err = db.ImportDirectory(ctx, f)
+		must(t, err)
+		if u, err := db.User(ctx, "gus"); err != nil || u.Name != "Gus Returns" || res.Users.Created != 1 {
+			t.Fatalf("gus = %+v, %v (%v)", u, err, res)
+		}
+		if p, _ := db.Pool(ctx, "helpdesk"); !slices.Equal(p.Members, []string{"gus"}) {
+			t.Fatalf("helpdesk members %v", p.Members)
+		}
+	})
+	t.Run("DeletedPoolStaysDeleted", func(t *testing.T) {
+		db := MustImport(t)
+		must(t, db.DeletePool(ctx, "helpdesk"))
+		_, err := db.ImportDirectory(ctx, testFile())
+		must(t, err)
+		if _, err := db.Pool(ctx, "helpdesk"); !errors.Is(err, earshot.ErrPoolNotFound) {
+			t.Fatalf("helpdesk is back: %v", err)
 		}
 	})
 }
