@@ -199,18 +199,7 @@ func TestService_Run_WithdrawsOnCallEnd(t *testing.T) {
 // valid ones back, and a consumed offer is gone from the store too.
 func TestService_Load(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(filepath.Join(t.TempDir(), "earshot.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	f, err := directory.Parse(strings.NewReader(dirYAML), "FI", directory.WithBcryptCost(4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ImportDirectory(ctx, f); err != nil {
-		t.Fatal(err)
-	}
+	db := storeWithDirectory(t)
 	calls := &fakeCalls{calls: map[string]earshot.ServiceCall{"alice": {ID: "leg-1", Agent: "alice", Pool: "sales"}}}
 	clk := &clock{t: time.Now()}
 	cfg := offers.Config{Directory: db, Calls: calls, Store: db, Now: clk.now}
@@ -288,18 +277,7 @@ func TestService_Run_SupervisedOffers(t *testing.T) {
 // the store, so a restart between claim and connect cannot give it twice.
 func TestService_Claim(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(filepath.Join(t.TempDir(), "earshot.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	f, err := directory.Parse(strings.NewReader(dirYAML), "FI", directory.WithBcryptCost(4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ImportDirectory(ctx, f); err != nil {
-		t.Fatal(err)
-	}
+	db := storeWithDirectory(t)
 	calls := &fakeCalls{calls: map[string]earshot.ServiceCall{"alice": {ID: "leg-1", Agent: "alice", Pool: "sales"}}}
 	cfg := offers.Config{Directory: db, Calls: calls, Store: db}
 	s := offers.New(cfg)
@@ -346,4 +324,22 @@ func TestService_Claim(t *testing.T) {
 	if _, err := s.Claim(ctx, "sara"); !errors.Is(err, offers.ErrNoOffer) {
 		t.Fatalf("claim after consume: %v", err)
 	}
+}
+
+// storeWithDirectory opens a store in a temporary folder holding dirYAML.
+func storeWithDirectory(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "earshot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	f, err := directory.Parse(strings.NewReader(dirYAML), "FI", directory.WithBcryptCost(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ImportDirectory(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
