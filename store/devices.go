@@ -129,7 +129,7 @@ func (db *DB) Devices(ctx context.Context, user string) ([]Device, error) {
 		for _, token := range seconds(tx.Bucket(bucketDevicesByUser), user) {
 			var d Device
 			if ok, err := get(devices, token, &d); err != nil || !ok {
-				return orNotFound(err, fmt.Errorf("index names device %q, which is missing", token))
+				return orNotFound(err, fmt.Errorf("index names device …%s, which is missing", tokenTail(token)))
 			}
 			out = append(out, d)
 		}
@@ -198,4 +198,10 @@ func deleteDevicesOf(tx *bolt.Tx, user string) error {
 		}
 	}
 	return nil
+}
+
+// tokenTail is the end of a push token, for errors that reach logs (as
+// push.TokenTail: at most 8 characters, and never more than half).
+func tokenTail(token string) string {
+	return token[len(token)-min(8, len(token)/2):]
 }
