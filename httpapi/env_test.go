@@ -16,6 +16,7 @@ import (
 	"github.com/earshot/earshot"
 	"github.com/earshot/earshot/httpapi"
 	"github.com/earshot/earshot/internal/feed"
+	"github.com/earshot/earshot/push"
 	"github.com/earshot/earshot/web"
 )
 
@@ -38,6 +39,10 @@ type env struct {
 	super  *fakeSupervising
 	clock  *clock
 	srv    *httpapi.Server
+	// notes and webPush are the notifications and Web Push store
+	// (webpush_test.go).
+	notes   *feed.Feed[push.Note]
+	webPush *fakeWebPush
 
 	// offContract skips the OpenAPI check of exchanges, for tests whose
 	// fakes answer what the real server cannot (a store failing with any
@@ -97,7 +102,9 @@ func newEnv(t testing.TB, edits ...func(*httpapi.Config)) *env {
 			"ses-sara": {ID: "ses-sara", Supervisor: "sara", Agent: "alice", Pool: "sales", CallID: "call-a", Mode: earshot.ModeListen, StartedAt: t0},
 			"ses-gus":  {ID: "ses-gus", Supervisor: "gus", Agent: "gina", Pool: "gsales", CallID: "call-g", Mode: earshot.ModeListen, StartedAt: t0},
 		}, feed: feed.New[earshot.SessionEvent](16)},
-		clock: &clock{now: t0},
+		clock:   &clock{now: t0},
+		notes:   feed.New[push.Note](16),
+		webPush: newFakeWebPush(),
 	}
 	e.offers = &fakeOffers{OfferFunc: e.offer, feed: feed.New[earshot.OfferEvent](16)}
 	cfg := httpapi.Config{
@@ -105,8 +112,9 @@ func newEnv(t testing.TB, edits ...func(*httpapi.Config)) *env {
 		SupervisingNumber: supervisingNumber, DefaultRegion: "FI",
 		TokenKey: []byte("0123456789abcdef0123456789abcdef"), AdminToken: adminToken,
 		PasswordCost: bcrypt.MinCost, Now: e.clock.Now,
-		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "earshot_up 1\n") }),
-		Console: web.FS,
+		Metrics:       http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "earshot_up 1\n") }),
+		Console:       web.FS,
+		Notifications: e.notes, WebPush: e.webPush,
 	}
 	for _, edit := range edits {
 		edit(&cfg)

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/earshot/earshot"
+	"github.com/earshot/earshot/push"
 )
 
 // Event names on /api/v1/events.
@@ -22,6 +23,7 @@ const (
 	evSessionStarted = "session_started"
 	evModeChanged    = "mode_changed"
 	evSessionEnded   = "session_ended"
+	evNotification   = "notification"
 )
 
 type callEventJSON struct {
@@ -139,6 +141,10 @@ func (s *Server) events(c echo.Context) error {
 	calls := s.cfg.Calls.Subscribe(ctx)
 	offers := s.cfg.Offers.Subscribe(ctx)
 	sessions := s.cfg.Supervising.Subscribe(ctx)
+	var notes <-chan push.Note // nil: none
+	if s.cfg.Notifications != nil {
+		notes = s.cfg.Notifications.Subscribe(ctx)
+	}
 
 	w := c.Response()
 	w.Header().Set(echo.HeaderContentType, "text/event-stream")
@@ -210,6 +216,14 @@ func (s *Server) events(c echo.Context) error {
 			name = sessionEventNames[ev.Kind]
 			data = sessionEventJSON{sessionJSON: newSessionJSON(ev.Session), Actions: ev.Session.Mode.Others(),
 				Reason: string(ev.Reason), ReasonText: reasonText(ev.Reason)}
+		case n, ok := <-notes:
+			if !ok {
+				return nil
+			}
+			if n.User != p.user.ID {
+				continue
+			}
+			name, data = evNotification, push.PayloadOf(n.Message)
 		}
 		// The session's end reaches its supervisor even when the end is
 		// the revocation itself; anything else needs the caller still

@@ -111,6 +111,7 @@ var eventSchemas = []struct{ name, schema, when string }{
 	{evSessionStarted, "SessionEvent", "you are connected to the agent's call"},
 	{evModeChanged, "SessionEvent", "the session's mode changed (from the app, the console or DTMF)"},
 	{evSessionEnded, "SessionEvent", "the session ended; reason says why"},
+	{evNotification, "Notification", "a notification for you, as the push services get it (offer, withdrawn, status, ended): show it"},
 }
 
 // orgQuery is the organization the operator's lists are of.
@@ -121,6 +122,7 @@ var pathParams = map[string]string{
 	"pool":  "pool id",
 	"user":  "user id",
 	"id":    "session id",
+	"subscription": "Web Push subscription id (createWebPushSubscription's answer)",
 	"org":   "organization id",
 	"file":  "file name under the console's directory",
 }
@@ -167,7 +169,7 @@ func (s *Server) openAPI(c echo.Context) error {
 // and Kotlin's) read 3.0 fully and 3.1 partly or not at all.
 func buildOpenAPI() map[string]any {
 	paths := map[string]map[string]any{}
-	for _, op := range operations {
+	for _, op := range append(operations, webPushOperations...) {
 		if paths[op.path] == nil {
 			paths[op.path] = map[string]any{}
 		}
@@ -213,7 +215,7 @@ func buildOpenAPI() map[string]any {
 		"tags":  tags,
 		"paths": paths,
 		"components": map[string]any{
-			"schemas":   schemas(),
+			"schemas":   withWebPushSchemas(schemas()),
 			"responses": responses,
 			"securitySchemes": map[string]any{
 				"bearerAuth": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT",

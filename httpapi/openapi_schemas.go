@@ -129,7 +129,7 @@ func schemas() map[string]any {
 		// Event is any event's data; the event's name says which (see
 		// streamEvents). anyOf, not oneOf: an offer's data would also
 		// match OfferWithdrawn, whose fields it has.
-		"Event": describeSchema(map[string]any{"anyOf": []any{ref("CallEvent"), ref("OfferEvent"), ref("OfferWithdrawn"), ref("SessionEvent")}},
+		"Event": describeSchema(map[string]any{"anyOf": []any{ref("CallEvent"), ref("OfferEvent"), ref("OfferWithdrawn"), ref("SessionEvent"), ref("Notification")}},
 			"the data of an event on the stream; its event name says which schema it is"),
 	}
 }

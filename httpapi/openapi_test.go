@@ -16,6 +16,7 @@ import (
 
 	"github.com/earshot/earshot"
 	"github.com/earshot/earshot/httpapi"
+	"github.com/earshot/earshot/push"
 )
 
 var operationIDRE = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
@@ -221,6 +222,7 @@ func TestOpenAPI_Events(t *testing.T) {
 	ses.Mode = earshot.ModeBarge
 	e.super.feed.Publish(earshot.SessionEvent{Session: ses, Kind: earshot.SessionModeChanged})
 	e.super.feed.Publish(earshot.SessionEvent{Session: ses, Kind: earshot.SessionEnded, Reason: "hangup"})
+	e.notes.Publish(push.Note{User: "sara", Message: statusMessage()})
 
 	// Read until every documented event has come (or none comes for a
 	// while): one action may send more than one event.

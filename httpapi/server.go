@@ -152,6 +152,13 @@ type Config struct {
 	// Console, when set, is the web console's files (index.html at /,
 	// the rest under /console/).
 	Console fs.FS
+	// Notifications, when set, are the push notifications as they are
+	// made; each stream sends its caller's as "notification" events, so
+	// the console shows them live in the server's words.
+	Notifications Notifications
+	// WebPush, when set, serves the Web Push subscription and VAPID
+	// routes (webpush.go).
+	WebPush WebPushStore
 	// Metrics, when set, is served at GET /metrics (Prometheus).
 	Metrics http.Handler
 	// MetricsAuth makes /metrics ask for the admin token, as the operator
@@ -302,6 +309,11 @@ func (s *Server) routes() {
 	v1.PUT("/supervising/sessions/:id/mode", s.setMode, live...)
 	v1.DELETE("/supervising/sessions/:id", s.hangup, live...)
 	v1.GET("/events", s.events, sup...)
+	v1.GET("/webpush/key", s.webPushKey, sup...)
+	v1.POST("/webpush/subscriptions", s.putWebPushSubscription, sup...)
+	v1.DELETE("/webpush/subscriptions/:subscription", s.deleteWebPushSubscription, sup...)
+	v1.GET("/admin/webpush/vapid", s.adminVAPID, s.operator)
+	v1.POST("/admin/webpush/vapid/rotate", s.rotateVAPID, s.operator)
 
 	v1.PUT("/admin/orgs/:org/features/supervising", s.enableSupervising, s.operator)
 	v1.DELETE("/admin/orgs/:org/features/supervising", s.disableSupervising, s.operator)

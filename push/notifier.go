@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/earshot/earshot"
+	"github.com/earshot/earshot/internal/feed"
 )
 
 // Config configures a Notifier; zero values take the defaults.
@@ -41,6 +42,7 @@ type Notifier struct {
 	cfg    Config
 	build  builder
 	shards []chan []Message
+	notes  *feed.Feed[Note]
 
 	queued, sent, failed, dropped, retries, removed atomic.Int64
 }
@@ -77,6 +79,7 @@ func New(cfg Config) (*Notifier, error) {
 	n := &Notifier{
 		cfg:   cfg,
 		build: builder{dir: cfg.Directory, supervisingNumber: cfg.SupervisingNumber, now: cfg.Now},
+		notes: feed.New[Note](64),
 	}
 	per := max(1, cfg.Queue/cfg.Workers)
 	for range cfg.Workers {
@@ -124,8 +127,16 @@ func (n *Notifier) Stats() Stats {
 	}
 }
 
+// Subscribe delivers every notification as it is made, for every user,
+// whether or not they have a device (the console shows them live), until
+// ctx ends. A slow reader loses notes rather than delaying delivery.
+func (n *Notifier) Subscribe(ctx context.Context) <-chan Note {
+	return n.notes.Subscribe(ctx)
+}
+
 // notify queues m for each of user's devices, without waiting.
 func (n *Notifier) notify(ctx context.Context, user string, m Message) {
+	n.notes.Publish(Note{User: user, Message: m})
 	devices, err := n.cfg.Devices.Devices(ctx, user)
 	if err != nil {
 		n.cfg.Log.Error("push: list devices", "user", user, "type", m.Type, "error", err)
@@ -292,6 +303,9 @@ func TokenTail(token string) string {
 // with FCM, where a supervisor without the app is ordinary.
 func (n *Notifier) noDeviceLevel() slog.Level {
 	if _, ok := n.cfg.Sender.(LogSender); ok {
+		return slog.LevelInfo
+	}
+	if p, ok := n.cfg.Sender.(PlatformSenders); ok && p.logOnly() {
 		return slog.LevelInfo
 	}
 	return slog.LevelDebug

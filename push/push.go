@@ -103,3 +103,8 @@ type Stats struct {
 	Retries int64 // attempts after the first
 	Removed int64 // tokens deleted because the push service rejected them
 }
+
+var (
+	errNoSender = errors.New("push: no sender for this platform")
+	errNoAnswer = errors.New("push: sender gave no answer")
+)

@@ -33,6 +33,7 @@ import (
 	"github.com/earshot/earshot/phone"
 	"github.com/earshot/earshot/push"
 	"github.com/earshot/earshot/push/fcm"
+	"github.com/earshot/earshot/push/webpush"
 	"github.com/earshot/earshot/store"
 	"github.com/earshot/earshot/web"
 )
@@ -237,7 +238,12 @@ func (m *Main) build(ctx context.Context) error {
 	if cfg.MetricsAddr == "" {
 		apiMetrics = m.metrics.Handler()
 	}
+	var notes httpapi.Notifications // nil with push off
+	if m.push != nil {
+		notes = m.push
+	}
 	m.http, err = httpapi.New(httpapi.Config{
+		Notifications: notes,
 		Store: apiStore{db}, Calls: tracker, Offers: m.offers, Supervising: m.app,
 		SupervisingNumber: cfg.SupervisingNumber, DefaultRegion: cfg.DefaultRegion,
 		TokenKey: key, TokenTTL: cfg.TokenTTL, AdminToken: cfg.AdminToken, Log: log,
@@ -245,6 +251,7 @@ func (m *Main) build(ctx context.Context) error {
 		Live:    m.app.Ready,
 		Metrics: apiMetrics, MetricsAuth: cfg.MetricsAuth, Observe: m.metrics.ObserveAPI,
 		Console: web.FS,
+		WebPush: webPushAPI{db},
 	})
 	return err
 }
@@ -268,8 +275,15 @@ func (m *Main) buildPush(ctx context.Context) (*push.Notifier, error) {
 	default:
 		sender = push.LogSender{Log: m.log}
 	}
+	// Browsers' Web Push subscriptions get the same messages, beside FCM
+	// (or the log), through the same queue and retries.
+	web, err := webpush.New(webpush.Config{Store: webPushStore{m.db}})
+	if err != nil {
+		return nil, err
+	}
+	sender = push.PlatformSenders{"": sender, push.PlatformWeb: web}
 	return push.New(push.Config{
-		Sender: sender, Devices: pushDevices{m.db}, Directory: m.db, SupervisingNumber: cfg.SupervisingNumber,
+		Sender: sender, Devices: allDevices{m.db}, Directory: m.db, SupervisingNumber: cfg.SupervisingNumber,
 		Queue: cfg.PushQueue, Attempts: cfg.PushAttempts, Timeout: cfg.PushTimeout, Log: m.log,
 	})
 }

@@ -95,6 +95,30 @@ func (e Mode) Valid() bool {
 	}
 }
 
+// Defines values for NotificationType.
+const (
+	NotificationTypeListenOffer       NotificationType = "listen_offer"
+	NotificationTypeOfferWithdrawn    NotificationType = "offer_withdrawn"
+	NotificationTypeSessionEnded      NotificationType = "session_ended"
+	NotificationTypeSupervisingStatus NotificationType = "supervising_status"
+)
+
+// Valid indicates whether the value is a known member of the NotificationType enum.
+func (e NotificationType) Valid() bool {
+	switch e {
+	case NotificationTypeListenOffer:
+		return true
+	case NotificationTypeOfferWithdrawn:
+		return true
+	case NotificationTypeSessionEnded:
+		return true
+	case NotificationTypeSupervisingStatus:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OfferEventSource.
 const (
 	AdHoc      OfferEventSource = "ad_hoc"
@@ -333,6 +357,33 @@ type ModeRequest struct {
 	Mode Mode `json:"mode"`
 }
 
+// Notification a notification as the push services carry it; Web Push messages hold the same JSON
+type Notification struct {
+	Actions  []NotificationAction `json:"actions"`
+	Body     string               `json:"body"`
+	Category string               `json:"category"`
+
+	// Data the push data payload (README, Push notifications)
+	Data map[string]string `json:"data"`
+
+	// Tag the call's key: a newer notification with the same tag replaces the older
+	Tag   string           `json:"tag"`
+	Title string           `json:"title"`
+	Type  NotificationType `json:"type"`
+}
+
+// NotificationType defines model for Notification.Type.
+type NotificationType string
+
+// NotificationAction defines model for NotificationAction.
+type NotificationAction struct {
+	// Action listen (open the dial URI), or the mode to switch to: whisper, barge, listen
+	Action string `json:"action"`
+
+	// Title the button's words
+	Title string `json:"title"`
+}
+
 // Offer defines model for Offer.
 type Offer struct {
 	Agent string `json:"agent"`
@@ -501,6 +552,44 @@ type UserView struct {
 	Supervised  bool    `json:"supervised"`
 }
 
+// VAPIDKey defines model for VAPIDKey.
+type VAPIDKey struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// PublicKey uncompressed P-256 point, base64url without padding
+	PublicKey string `json:"public_key"`
+
+	// SubscriptionsRemoved after a rotation: the subscriptions removed with the old key
+	SubscriptionsRemoved *int `json:"subscriptions_removed,omitempty"`
+}
+
+// WebPushKey defines model for WebPushKey.
+type WebPushKey struct {
+	// PublicKey uncompressed P-256 point, base64url without padding
+	PublicKey string `json:"public_key"`
+}
+
+// WebPushSubscription defines model for WebPushSubscription.
+type WebPushSubscription struct {
+	Id string `json:"id"`
+}
+
+// WebPushSubscriptionRequest defines model for WebPushSubscriptionRequest.
+type WebPushSubscriptionRequest struct {
+	// Endpoint the push service's https URL
+	Endpoint string `json:"endpoint"`
+
+	// ExpirationTime PushSubscription.toJSON() sends it; ignored
+	ExpirationTime *float32 `json:"expirationTime,omitempty"`
+	Keys           struct {
+		// Auth the browser's 16-byte auth secret, base64url
+		Auth string `json:"auth"`
+
+		// P256dh the browser's P-256 public key, base64url
+		P256dh string `json:"p256dh"`
+	} `json:"keys"`
+}
+
 // BadRequest defines model for BadRequest.
 type BadRequest = Problem
 
@@ -578,6 +667,9 @@ type SetSessionModeJSONRequestBody = ModeRequest
 
 // SetSettingsJSONRequestBody defines body for SetSettings for application/json ContentType.
 type SetSettingsJSONRequestBody = Settings
+
+// CreateWebPushSubscriptionJSONRequestBody defines body for CreateWebPushSubscription for application/json ContentType.
+type CreateWebPushSubscriptionJSONRequestBody = WebPushSubscriptionRequest
 
 // AsCallEvent returns the union data inside the Event as a CallEvent
 func (t Event) AsCallEvent() (CallEvent, error) {
@@ -673,6 +765,32 @@ func (t *Event) FromSessionEvent(v SessionEvent) error {
 
 // MergeSessionEvent performs a merge with any union data inside the Event, using the provided SessionEvent
 func (t *Event) MergeSessionEvent(v SessionEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsNotification returns the union data inside the Event as a Notification
+func (t Event) AsNotification() (Notification, error) {
+	var body Notification
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromNotification overwrites any union data inside the Event as the provided Notification
+func (t *Event) FromNotification(v Notification) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeNotification performs a merge with any union data inside the Event, using the provided Notification
+func (t *Event) MergeNotification(v Notification) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -847,6 +965,16 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/v1/admin/users/{user} (the `PutAdminUser` operationId).
 	PutAdminUser(ctx context.Context, user string, body PutAdminUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetVAPIDKey Operator: the VAPID public key and when it was made
+	//
+	// Corresponds with GET /api/v1/admin/webpush/vapid (the `GetVAPIDKey` operationId).
+	GetVAPIDKey(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateVAPIDKey Operator: replace the VAPID key pair; every browser subscription is removed (browsers subscribe again with the new key)
+	//
+	// Corresponds with POST /api/v1/admin/webpush/vapid/rotate (the `RotateVAPIDKey` operationId).
+	RotateVAPIDKey(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// LoginWithBody Sign in; the token carries the features enabled now (R1)
 	//
 	// Takes any type of body and a specified content type.
@@ -977,6 +1105,30 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/users/{user}/listen (the `CreateListenOffer` operationId).
 	CreateListenOffer(ctx context.Context, user string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWebPushKey The VAPID public key (RFC 8292) to subscribe a browser with; 404 where Web Push is off
+	//
+	// Corresponds with GET /api/v1/webpush/key (the `GetWebPushKey` operationId).
+	GetWebPushKey(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWebPushSubscriptionWithBody Send this browser the notifications through Web Push (the PushSubscription's JSON); the same endpoint again updates it; an 11th replaces the oldest
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/webpush/subscriptions (the `CreateWebPushSubscription` operationId).
+	CreateWebPushSubscriptionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWebPushSubscription Send this browser the notifications through Web Push (the PushSubscription's JSON); the same endpoint again updates it; an 11th replaces the oldest
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/webpush/subscriptions (the `CreateWebPushSubscription` operationId).
+	CreateWebPushSubscription(ctx context.Context, body CreateWebPushSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteWebPushSubscription Stop Web Push to a browser
+	//
+	// Corresponds with DELETE /api/v1/webpush/subscriptions/{subscription} (the `DeleteWebPushSubscription` operationId).
+	DeleteWebPushSubscription(ctx context.Context, subscription string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetConsoleFile The web console's scripts and styles
 	//
@@ -1209,6 +1361,36 @@ func (c *Client) PutAdminUserWithBody(ctx context.Context, user string, contentT
 // Corresponds with PUT /api/v1/admin/users/{user} (the `PutAdminUser` operationId).
 func (c *Client) PutAdminUser(ctx context.Context, user string, body PutAdminUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutAdminUserRequest(c.Server, user, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetVAPIDKey Operator: the VAPID public key and when it was made
+//
+// Corresponds with GET /api/v1/admin/webpush/vapid (the `GetVAPIDKey` operationId).
+func (c *Client) GetVAPIDKey(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetVAPIDKeyRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateVAPIDKey Operator: replace the VAPID key pair; every browser subscription is removed (browsers subscribe again with the new key)
+//
+// Corresponds with POST /api/v1/admin/webpush/vapid/rotate (the `RotateVAPIDKey` operationId).
+func (c *Client) RotateVAPIDKey(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateVAPIDKeyRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1570,6 +1752,70 @@ func (c *Client) GetUser(ctx context.Context, user string, reqEditors ...Request
 // Corresponds with POST /api/v1/users/{user}/listen (the `CreateListenOffer` operationId).
 func (c *Client) CreateListenOffer(ctx context.Context, user string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateListenOfferRequest(c.Server, user)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWebPushKey The VAPID public key (RFC 8292) to subscribe a browser with; 404 where Web Push is off
+//
+// Corresponds with GET /api/v1/webpush/key (the `GetWebPushKey` operationId).
+func (c *Client) GetWebPushKey(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebPushKeyRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWebPushSubscriptionWithBody Send this browser the notifications through Web Push (the PushSubscription's JSON); the same endpoint again updates it; an 11th replaces the oldest
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/webpush/subscriptions (the `CreateWebPushSubscription` operationId).
+func (c *Client) CreateWebPushSubscriptionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWebPushSubscriptionRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWebPushSubscription Send this browser the notifications through Web Push (the PushSubscription's JSON); the same endpoint again updates it; an 11th replaces the oldest
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/webpush/subscriptions (the `CreateWebPushSubscription` operationId).
+func (c *Client) CreateWebPushSubscription(ctx context.Context, body CreateWebPushSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWebPushSubscriptionRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteWebPushSubscription Stop Web Push to a browser
+//
+// Corresponds with DELETE /api/v1/webpush/subscriptions/{subscription} (the `DeleteWebPushSubscription` operationId).
+func (c *Client) DeleteWebPushSubscription(ctx context.Context, subscription string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteWebPushSubscriptionRequest(c.Server, subscription)
 	if err != nil {
 		return nil, err
 	}
@@ -2127,6 +2373,60 @@ func NewPutAdminUserRequestWithBody(server string, user string, contentType stri
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetVAPIDKeyRequest constructs an http.Request for the GetVAPIDKey method
+func NewGetVAPIDKeyRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/admin/webpush/vapid")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRotateVAPIDKeyRequest constructs an http.Request for the RotateVAPIDKey method
+func NewRotateVAPIDKeyRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/admin/webpush/vapid/rotate")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -2759,6 +3059,107 @@ func NewCreateListenOfferRequest(server string, user string) (*http.Request, err
 	return req, nil
 }
 
+// NewGetWebPushKeyRequest constructs an http.Request for the GetWebPushKey method
+func NewGetWebPushKeyRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/webpush/key")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateWebPushSubscriptionRequest calls the generic CreateWebPushSubscription builder with application/json body
+func NewCreateWebPushSubscriptionRequest(server string, body CreateWebPushSubscriptionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateWebPushSubscriptionRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateWebPushSubscriptionRequestWithBody constructs an http.Request for the CreateWebPushSubscription method, with any body, and a specified content type
+func NewCreateWebPushSubscriptionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/webpush/subscriptions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteWebPushSubscriptionRequest constructs an http.Request for the DeleteWebPushSubscription method
+func NewDeleteWebPushSubscriptionRequest(server string, subscription string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "subscription", subscription, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/webpush/subscriptions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetConsoleFileRequest constructs an http.Request for the GetConsoleFile method
 func NewGetConsoleFileRequest(server string, file string) (*http.Request, error) {
 	var err error
@@ -3016,6 +3417,20 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/v1/admin/users/{user} (the `PutAdminUser` operationId).
 	PutAdminUserWithResponse(ctx context.Context, user string, body PutAdminUserJSONRequestBody, reqEditors ...RequestEditorFn) (*PutAdminUserResponse, error)
 
+	// GetVAPIDKeyWithResponse Operator: the VAPID public key and when it was made
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/admin/webpush/vapid (the `GetVAPIDKey` operationId).
+	GetVAPIDKeyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetVAPIDKeyResponse, error)
+
+	// RotateVAPIDKeyWithResponse Operator: replace the VAPID key pair; every browser subscription is removed (browsers subscribe again with the new key)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/admin/webpush/vapid/rotate (the `RotateVAPIDKey` operationId).
+	RotateVAPIDKeyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RotateVAPIDKeyResponse, error)
+
 	// LoginWithBodyWithResponse Sign in; the token carries the features enabled now (R1)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -3176,6 +3591,34 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/users/{user}/listen (the `CreateListenOffer` operationId).
 	CreateListenOfferWithResponse(ctx context.Context, user string, reqEditors ...RequestEditorFn) (*CreateListenOfferResponse, error)
+
+	// GetWebPushKeyWithResponse The VAPID public key (RFC 8292) to subscribe a browser with; 404 where Web Push is off
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/webpush/key (the `GetWebPushKey` operationId).
+	GetWebPushKeyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetWebPushKeyResponse, error)
+
+	// CreateWebPushSubscriptionWithBodyWithResponse Send this browser the notifications through Web Push (the PushSubscription's JSON); the same endpoint again updates it; an 11th replaces the oldest
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/webpush/subscriptions (the `CreateWebPushSubscription` operationId).
+	CreateWebPushSubscriptionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWebPushSubscriptionResponse, error)
+
+	// CreateWebPushSubscriptionWithResponse Send this browser the notifications through Web Push (the PushSubscription's JSON); the same endpoint again updates it; an 11th replaces the oldest
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/webpush/subscriptions (the `CreateWebPushSubscription` operationId).
+	CreateWebPushSubscriptionWithResponse(ctx context.Context, body CreateWebPushSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebPushSubscriptionResponse, error)
+
+	// DeleteWebPushSubscriptionWithResponse Stop Web Push to a browser
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/webpush/subscriptions/{subscription} (the `DeleteWebPushSubscription` operationId).
+	DeleteWebPushSubscriptionWithResponse(ctx context.Context, subscription string, reqEditors ...RequestEditorFn) (*DeleteWebPushSubscriptionResponse, error)
 
 	// GetConsoleFileWithResponse The web console's scripts and styles
 	//
@@ -4294,6 +4737,172 @@ func (r PutAdminUserResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PutAdminUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetVAPIDKeyResponse401Headers the declared response headers of an HTTP 401 response for GetVAPIDKey
+type GetVAPIDKeyResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetVAPIDKeyResponse429Headers the declared response headers of an HTTP 429 response for GetVAPIDKey
+type GetVAPIDKeyResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetVAPIDKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VAPIDKey
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetVAPIDKeyResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetVAPIDKeyResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetVAPIDKeyResponse) GetJSON200() *VAPIDKey {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetVAPIDKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetVAPIDKeyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetVAPIDKeyResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetVAPIDKeyResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetVAPIDKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetVAPIDKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetVAPIDKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetVAPIDKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RotateVAPIDKeyResponse401Headers the declared response headers of an HTTP 401 response for RotateVAPIDKey
+type RotateVAPIDKeyResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RotateVAPIDKeyResponse429Headers the declared response headers of an HTTP 429 response for RotateVAPIDKey
+type RotateVAPIDKeyResponse429Headers struct {
+	RetryAfter *int
+}
+
+type RotateVAPIDKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VAPIDKey
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RotateVAPIDKeyResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RotateVAPIDKeyResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RotateVAPIDKeyResponse) GetJSON200() *VAPIDKey {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RotateVAPIDKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RotateVAPIDKeyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RotateVAPIDKeyResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RotateVAPIDKeyResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateVAPIDKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateVAPIDKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateVAPIDKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateVAPIDKeyResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5877,6 +6486,276 @@ func (r CreateListenOfferResponse) ContentType() string {
 	return ""
 }
 
+// GetWebPushKeyResponse401Headers the declared response headers of an HTTP 401 response for GetWebPushKey
+type GetWebPushKeyResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetWebPushKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebPushKey
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetWebPushKeyResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWebPushKeyResponse) GetJSON200() *WebPushKey {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetWebPushKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetWebPushKeyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetWebPushKeyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetWebPushKeyResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWebPushKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWebPushKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWebPushKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWebPushKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateWebPushSubscriptionResponse401Headers the declared response headers of an HTTP 401 response for CreateWebPushSubscription
+type CreateWebPushSubscriptionResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type CreateWebPushSubscriptionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *WebPushSubscription
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON408 the response for an HTTP 408 `application/problem+json` response
+	ApplicationproblemJSON408 *RequestTimeout
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateWebPushSubscriptionResponse401Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateWebPushSubscriptionResponse) GetJSON201() *WebPushSubscription {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateWebPushSubscriptionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateWebPushSubscriptionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateWebPushSubscriptionResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateWebPushSubscriptionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON408 returns the response for an HTTP 408 `application/problem+json` response
+func (r CreateWebPushSubscriptionResponse) GetApplicationproblemJSON408() *RequestTimeout {
+	return r.ApplicationproblemJSON408
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateWebPushSubscriptionResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateWebPushSubscriptionResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateWebPushSubscriptionResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateWebPushSubscriptionResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateWebPushSubscriptionResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateWebPushSubscriptionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateWebPushSubscriptionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateWebPushSubscriptionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateWebPushSubscriptionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteWebPushSubscriptionResponse401Headers the declared response headers of an HTTP 401 response for DeleteWebPushSubscription
+type DeleteWebPushSubscriptionResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type DeleteWebPushSubscriptionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteWebPushSubscriptionResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteWebPushSubscriptionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteWebPushSubscriptionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteWebPushSubscriptionResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteWebPushSubscriptionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteWebPushSubscriptionResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteWebPushSubscriptionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteWebPushSubscriptionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteWebPushSubscriptionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteWebPushSubscriptionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetConsoleFileResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6286,6 +7165,32 @@ func (c *ClientWithResponses) PutAdminUserWithResponse(ctx context.Context, user
 	return ParsePutAdminUserResponse(rsp)
 }
 
+// GetVAPIDKeyWithResponse Operator: the VAPID public key and when it was made
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/admin/webpush/vapid (the `GetVAPIDKey` operationId).
+func (c *ClientWithResponses) GetVAPIDKeyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetVAPIDKeyResponse, error) {
+	rsp, err := c.GetVAPIDKey(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetVAPIDKeyResponse(rsp)
+}
+
+// RotateVAPIDKeyWithResponse Operator: replace the VAPID key pair; every browser subscription is removed (browsers subscribe again with the new key)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/admin/webpush/vapid/rotate (the `RotateVAPIDKey` operationId).
+func (c *ClientWithResponses) RotateVAPIDKeyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RotateVAPIDKeyResponse, error) {
+	rsp, err := c.RotateVAPIDKey(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateVAPIDKeyResponse(rsp)
+}
+
 // LoginWithBodyWithResponse Sign in; the token carries the features enabled now (R1)
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -6583,6 +7488,58 @@ func (c *ClientWithResponses) CreateListenOfferWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseCreateListenOfferResponse(rsp)
+}
+
+// GetWebPushKeyWithResponse The VAPID public key (RFC 8292) to subscribe a browser with; 404 where Web Push is off
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/webpush/key (the `GetWebPushKey` operationId).
+func (c *ClientWithResponses) GetWebPushKeyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetWebPushKeyResponse, error) {
+	rsp, err := c.GetWebPushKey(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWebPushKeyResponse(rsp)
+}
+
+// CreateWebPushSubscriptionWithBodyWithResponse Send this browser the notifications through Web Push (the PushSubscription's JSON); the same endpoint again updates it; an 11th replaces the oldest
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/webpush/subscriptions (the `CreateWebPushSubscription` operationId).
+func (c *ClientWithResponses) CreateWebPushSubscriptionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWebPushSubscriptionResponse, error) {
+	rsp, err := c.CreateWebPushSubscriptionWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWebPushSubscriptionResponse(rsp)
+}
+
+// CreateWebPushSubscriptionWithResponse Send this browser the notifications through Web Push (the PushSubscription's JSON); the same endpoint again updates it; an 11th replaces the oldest
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/webpush/subscriptions (the `CreateWebPushSubscription` operationId).
+func (c *ClientWithResponses) CreateWebPushSubscriptionWithResponse(ctx context.Context, body CreateWebPushSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebPushSubscriptionResponse, error) {
+	rsp, err := c.CreateWebPushSubscription(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWebPushSubscriptionResponse(rsp)
+}
+
+// DeleteWebPushSubscriptionWithResponse Stop Web Push to a browser
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/webpush/subscriptions/{subscription} (the `DeleteWebPushSubscription` operationId).
+func (c *ClientWithResponses) DeleteWebPushSubscriptionWithResponse(ctx context.Context, subscription string, reqEditors ...RequestEditorFn) (*DeleteWebPushSubscriptionResponse, error) {
+	rsp, err := c.DeleteWebPushSubscription(ctx, subscription, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteWebPushSubscriptionResponse(rsp)
 }
 
 // GetConsoleFileWithResponse The web console's scripts and styles
@@ -7652,6 +8609,160 @@ func ParsePutAdminUserResponse(rsp *http.Response) (*PutAdminUserResponse, error
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers PutAdminUserResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetVAPIDKeyResponse parses an HTTP response from a GetVAPIDKeyWithResponse call
+func ParseGetVAPIDKeyResponse(rsp *http.Response) (*GetVAPIDKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetVAPIDKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VAPIDKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetVAPIDKeyResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetVAPIDKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRotateVAPIDKeyResponse parses an HTTP response from a RotateVAPIDKeyWithResponse call
+func ParseRotateVAPIDKeyResponse(rsp *http.Response) (*RotateVAPIDKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateVAPIDKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VAPIDKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RotateVAPIDKeyResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers RotateVAPIDKeyResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -9099,6 +10210,252 @@ func ParseCreateListenOfferResponse(rsp *http.Response) (*CreateListenOfferRespo
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetWebPushKeyResponse parses an HTTP response from a GetWebPushKeyWithResponse call
+func ParseGetWebPushKeyResponse(rsp *http.Response) (*GetWebPushKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWebPushKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebPushKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetWebPushKeyResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateWebPushSubscriptionResponse parses an HTTP response from a CreateWebPushSubscriptionWithResponse call
+func ParseCreateWebPushSubscriptionResponse(rsp *http.Response) (*CreateWebPushSubscriptionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateWebPushSubscriptionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest WebPushSubscription
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateWebPushSubscriptionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteWebPushSubscriptionResponse parses an HTTP response from a DeleteWebPushSubscriptionWithResponse call
+func ParseDeleteWebPushSubscriptionResponse(rsp *http.Response) (*DeleteWebPushSubscriptionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteWebPushSubscriptionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteWebPushSubscriptionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
