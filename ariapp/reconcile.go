@@ -107,7 +107,7 @@ func (a *App) Reconcile(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fixed := a.tracker.rebuild(channels, bridges)
+	fixed := a.tracker.rebuild(listed, channels, bridges)
 
 	live := make(map[string]bool, len(channels))
 	for _, ch := range channels {

@@ -30,6 +30,7 @@ type Tracker struct {
 	mu      sync.RWMutex
 	calls   map[string]earshot.ServiceCall // by call id (the agent leg's channel id)
 	byAgent map[string]string              // agent id → call id
+	tracked map[string]time.Time           // call id → when this process began tracking it
 
 	feed *feed.Feed[earshot.CallEvent]
 }
@@ -43,6 +44,7 @@ func newTracker(dir earshot.Directory, log *slog.Logger, isOurs func(string) boo
 		isOurs:  isOurs,
 		calls:   make(map[string]earshot.ServiceCall),
 		byAgent: make(map[string]string),
+		tracked: make(map[string]time.Time),
 		feed:    feed.New[earshot.CallEvent](256),
 	}
 }
@@ -153,9 +155,11 @@ func (t *Tracker) start(c earshot.ServiceCall) {
 		o := t.calls[old]
 		replaced = &o
 		delete(t.calls, old)
+		delete(t.tracked, old)
 	}
 	t.calls[c.ID] = c
 	t.byAgent[c.Agent] = c.ID
+	t.tracked[c.ID] = time.Now()
 	t.mu.Unlock()
 	if replaced != nil {
 		t.feed.Publish(earshot.CallEvent{Call: *replaced, Ended: true})
@@ -169,6 +173,7 @@ func (t *Tracker) end(id string) {
 	c, ok := t.calls[id]
 	if ok {
 		delete(t.calls, id)
+		delete(t.tracked, id)
 		if t.byAgent[c.Agent] == id {
 			delete(t.byAgent, c.Agent)
 		}
@@ -180,10 +185,12 @@ func (t *Tracker) end(id string) {
 	}
 }
 
-// rebuild makes the view match Asterisk's channels and bridges, for when
-// events were missed (a reconnect, a dropped event). It returns how many
-// calls it had to start or end: each one is an event that did not arrive.
-func (t *Tracker) rebuild(channels []ari.ChannelData, bridges []ari.BridgeData) int {
+// rebuild makes the view match Asterisk's channels and bridges, listed at
+// listed, for when events were missed (a reconnect, a dropped event). A
+// call tracked after the listing was asked for may be missing from it
+// without having ended, so it stays. It returns how many calls it had to
+// start or end: each one is an event that did not arrive.
+func (t *Tracker) rebuild(listed time.Time, channels []ari.ChannelData, bridges []ari.BridgeData) int {
 	byID := make(map[string]ari.ChannelData, len(channels))
 	for _, ch := range channels {
 		byID[ch.ID] = ch
@@ -192,7 +199,7 @@ func (t *Tracker) rebuild(channels []ari.ChannelData, bridges []ari.BridgeData) 
 	t.mu.RLock()
 	var gone []string
 	for id := range t.calls {
-		if _, ok := byID[id]; !ok {
+		if _, ok := byID[id]; !ok && t.tracked[id].Before(listed) {
 			gone = append(gone, id)
 		}
 	}

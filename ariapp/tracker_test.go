@@ -108,7 +108,7 @@ func TestTracker_Rebuild(t *testing.T) {
 	tr := newTestTracker(t)
 	tr.handle(dial(leg("gone", "PJSIP/1001-0000002a", "Up", "sales")))
 	bob := leg("c2", "Local/bob@phones-00000004;1", "Up", "sales")
-	fixed := tr.rebuild(
+	fixed := tr.rebuild(time.Now(),
 		[]ari.ChannelData{bob, leg("cust", "PJSIP/trunk-00000001", "Up", "sales")},
 		[]ari.BridgeData{{ID: "b1", ChannelIDs: []string{"cust", "c2"}}},
 	)
@@ -120,5 +120,22 @@ func TestTracker_Rebuild(t *testing.T) {
 	}
 	if c, err := tr.CallOf("bob"); err != nil || c.ID != "c2" {
 		t.Errorf("bob's bridged call not found: %+v, %v", c, err)
+	}
+}
+
+// A call that began after the sweep asked for its listing is not in it,
+// and has not ended: it stays.
+func TestTracker_RebuildKeepsCallsNewerThanTheListing(t *testing.T) {
+	tr := newTestTracker(t)
+	listed := time.Now()
+	tr.handle(dial(leg("new", "PJSIP/1001-0000002a", "Up", "sales")))
+	if fixed := tr.rebuild(listed, nil, nil); fixed != 0 {
+		t.Errorf("fixed = %d, want 0", fixed)
+	}
+	if _, err := tr.CallOf("alice"); err != nil {
+		t.Fatalf("a call newer than the listing was ended: %v", err)
+	}
+	if fixed := tr.rebuild(time.Now(), nil, nil); fixed != 1 {
+		t.Errorf("the next sweep: fixed = %d, want 1", fixed)
 	}
 }
