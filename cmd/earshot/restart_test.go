@@ -17,7 +17,8 @@ import (
 const restartDirectory = "../../testdata/directory/demo.yaml"
 
 // The real binary, restarted with the same directory file: the phone
-// number the supervisor set through the API survives, the import's log
+// number the supervisor set through the API survives, and so does the
+// operator's switching supervising off, the import's log
 // line says it kept it and why, and the unchanged file changes nothing in
 // the store (the plain-text passwords' hashes are the same bytes).
 func TestProcess_RestartKeepsAPISettings(t *testing.T) {
@@ -47,10 +48,25 @@ func TestProcess_RestartKeepsAPISettings(t *testing.T) {
 	if !strings.Contains(out, "user sara phone_number") || !strings.Contains(out, "the file wins only for fields it changed since the last import") {
 		t.Errorf("the import's log line does not name the kept field and the rule:\n%s", out)
 	}
+	// The operator switches supervising off for acme (R1): the file,
+	// which switches it on, does not switch it back at the next start.
+	admin := args[slices.Index(args, "--admin-token")+1]
+	p2.do(admin, "DELETE", "/api/v1/admin/orgs/acme/features/supervising", "", 0, nil)
 	if err := p2.signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("exit: %v", err)
 	}
 	after := storedUsers(t, db)
+	p3 := startProcess(t, args...)
+	var login struct {
+		Features []string `json:"features"`
+	}
+	p3.do("", "POST", "/api/v1/auth/login", `{"username":"sara","password":"change-me"}`, 200, &login)
+	if slices.Contains(login.Features, "supervising") {
+		t.Errorf("supervising is on again after the restart: %v", login.Features)
+	}
+	if err := p3.signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
 	for id, u := range before {
 		if after[id] != u {
 			t.Errorf("user %s changed by importing the unchanged file:\n%s\nwas\n%s", id, after[id], u)
