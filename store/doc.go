@@ -69,7 +69,9 @@
 // (bucket imported keeps each entry as last imported), so what was changed
 // through the API — a supervisor's phone number, an organization's
 // features, an operator's edit — survives a restart that imports the same
-// file, and an unchanged plain-text password is never hashed anew. The unique
+// file, and an unchanged plain-text password is never hashed anew; a user
+// or pool deleted through the API stays deleted until the file changes
+// its entry. The unique
 // indexes are checked for the whole file at once, so two users swapping
 // numbers is fine, and a conflict fails the import with nothing written.
 //
