@@ -36,6 +36,11 @@ type User struct {
 	// Endpoint binds an agent to their phone: "PJSIP/1001" matches the
 	// channel "PJSIP/1001-0000002a" (any technology).
 	Endpoint string `json:"endpoint,omitempty"`
+	// Endpoints binds an agent to several phones (desk phone, softphone,
+	// headset app), written instead of Endpoint; AgentEndpoints gives
+	// either. An agent reached where no endpoint names them (a mobile over
+	// a trunk) is named by the agent leg's EARSHOT_AGENT variable instead.
+	Endpoints []string `json:"endpoints,omitempty"`
 	// PhoneNumber is the supervisor's own number in E.164 (R9): only calls
 	// from it to the supervising number are connected.
 	PhoneNumber  string `json:"phone_number,omitempty"`
@@ -43,6 +48,15 @@ type User struct {
 	// Pools narrows whom a supervisor may supervise to agents on calls of
 	// these pools; empty means every pool of the organization.
 	Pools []string `json:"pools,omitempty"`
+}
+
+// AgentEndpoints returns every endpoint the user is bound to: Endpoint
+// and Endpoints (a user has one or the other; both are read).
+func (u User) AgentEndpoints() []string {
+	if u.Endpoint == "" {
+		return u.Endpoints
+	}
+	return append([]string{u.Endpoint}, u.Endpoints...)
 }
 
 // HasRole reports whether the user has the role.

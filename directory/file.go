@@ -170,6 +170,7 @@ type (
 		PasswordHash string   `yaml:"password_hash"`
 		PhoneNumber  string   `yaml:"phone_number"`
 		Endpoint     string   `yaml:"endpoint"`
+		Endpoints    []string `yaml:"endpoints"`
 		Pools        []string `yaml:"pools"`
 	}
 	poolDoc struct {

@@ -111,6 +111,29 @@ pools:
 		}
 	})
 
+	t.Run("Endpoints", func(t *testing.T) {
+		// One endpoint, several, or none (bound by EARSHOT_AGENT on the
+		// agent leg only).
+		f, err := parse(`
+organizations: [{id: acme}]
+users:
+  - {id: al, org: acme, roles: [agent], endpoint: PJSIP/1001}
+  - {id: bo, org: acme, roles: [agent], endpoints: [PJSIP/1002, PJSIP/1002-soft, Local/bo@phones]}
+  - {id: cy, org: acme, roles: [agent]}
+`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range [][]string{{"PJSIP/1001"}, {"PJSIP/1002", "PJSIP/1002-soft", "Local/bo@phones"}, nil} {
+			if got := f.Users[i].AgentEndpoints(); !slices.Equal(got, want) {
+				t.Errorf("%s: endpoints %q, want %q", f.Users[i].ID, got, want)
+			}
+		}
+		if u := f.Users[0]; u.Endpoint != "PJSIP/1001" || u.Endpoints != nil {
+			t.Errorf("endpoint: is kept as written: %#v", u)
+		}
+	})
+
 	t.Run("BcryptCost", func(t *testing.T) {
 		const doc = `
 organizations: [{id: acme}]
@@ -171,7 +194,6 @@ func TestParse_Problems(t *testing.T) {
 			`line 9: users[0] (sara): role "admin" is not one of supervisor, agent`,
 			`line 11: users[0] (sara): set password or password_hash, not both`,
 			`line 12: users[0] (sara): phone_number: phone number "abc" is not a valid number: it contains letters`,
-			`line 13: users[1] (alice): agent needs an endpoint such as PJSIP/1001`,
 			`line 19: users[2] (bob): endpoint "1002" is not of the form TECH/resource (e.g. PJSIP/1001)`,
 			`line 23: users[3] (carol): endpoint "Local/carol" is a Local channel without a context (write Local/exten@context)`,
 			`line 24: users[3] (carol): password_hash is neither a bcrypt ("$2a$", "$2b$", "$2y$") nor an argon2id ("$argon2id$") hash`,
@@ -203,6 +225,20 @@ pools: [{id: sales, org: acme, members: [al]}]
 			`line 4: users[0] (al): role "agent" is listed twice`,
 			`line 4: users[0] (al): pools (the supervising scope) is set but the user is not a supervisor`,
 			`line 5: users[1] (su): pool "sales" is listed twice`,
+		}},
+		{"Endpoints", `
+organizations: [{id: acme}]
+users:
+  - {id: al, org: acme, roles: [agent], endpoint: PJSIP/1, endpoints: [PJSIP/2]}
+  - {id: bo, org: acme, roles: [agent], endpoints: [PJSIP/3, pjsip/3, "3", PJSIP/4]}
+  - {id: cy, org: acme, roles: [agent], endpoints: [PJSIP/5, PJSIP/4]}
+  - {id: di, org: acme, roles: [supervisor], endpoints: [PJSIP/6, PJSIP/7]}
+`, []string{
+			`line 4: users[0] (al): set endpoint or endpoints, not both`,
+			`line 5: users[1] (bo): endpoint "pjsip/3" is listed twice`,
+			`line 5: users[1] (bo): endpoint "3" is not of the form TECH/resource`,
+			`line 6: users[2] (cy): endpoint "PJSIP/4" is already bound to users[1] (bo)`,
+			`line 7: users[3] (di): endpoints "PJSIP/6, PJSIP/7" is set but the user is not an agent`,
 		}},
 		{"Hashes", `
 organizations: [{id: acme}]

@@ -115,7 +115,6 @@ func (v *validator) user(i int, d userDoc, phones, endpoints map[string]int) ear
 		Org:          d.Org,
 		Name:         d.Name,
 		Roles:        []string{},
-		Endpoint:     d.Endpoint,
 		PasswordHash: d.PasswordHash,
 	}
 	if u.Name == "" {
@@ -140,22 +139,7 @@ func (v *validator) user(i int, d userDoc, phones, endpoints map[string]int) ear
 		}
 	}
 
-	agent := slices.Contains(d.Roles, earshot.RoleAgent)
-	switch {
-	case d.Endpoint == "" && agent:
-		v.addf(secUsers, i, "", "agent needs an endpoint such as PJSIP/1001")
-	case d.Endpoint == "":
-	case !agent:
-		v.addf(secUsers, i, "endpoint", "endpoint %q is set but the user is not an agent", d.Endpoint)
-	default:
-		if why := CheckEndpoint(d.Endpoint); why != "" {
-			v.addf(secUsers, i, "endpoint", "endpoint %q %s", d.Endpoint, why)
-		} else if first, dup := endpoints[EndpointKey(d.Endpoint)]; dup {
-			v.addf(secUsers, i, "endpoint", "endpoint %q is already bound to %s", d.Endpoint, v.doc.place(secUsers, first))
-		} else {
-			endpoints[EndpointKey(d.Endpoint)] = i
-		}
-	}
+	v.endpoints(i, d, &u, endpoints)
 
 	if d.PhoneNumber != "" {
 		u.PhoneNumber = v.uniqueNumber(secUsers, i, "phone_number", d.PhoneNumber, phones)
@@ -181,6 +165,46 @@ func (v *validator) user(i int, d userDoc, phones, endpoints map[string]int) ear
 		}
 	}
 	return u
+}
+
+// endpoints checks the endpoints an agent is bound to, written as
+// endpoint (one) or endpoints (a list), and sets them on u as written.
+// An agent may have none: then only the agent leg's EARSHOT_AGENT
+// variable binds them (a mobile reached over a trunk).
+func (v *validator) endpoints(i int, d userDoc, u *earshot.User, taken map[string]int) {
+	field, list := "endpoint", []string{d.Endpoint}
+	switch {
+	case d.Endpoint != "" && d.Endpoints != nil:
+		v.addf(secUsers, i, "endpoints", "set endpoint or endpoints, not both")
+		return
+	case d.Endpoint == "" && len(d.Endpoints) == 0:
+		return
+	case d.Endpoint == "":
+		field, list = "endpoints", d.Endpoints
+	}
+	if !slices.Contains(d.Roles, earshot.RoleAgent) {
+		v.addf(secUsers, i, field, "%s %q is set but the user is not an agent", field, strings.Join(list, ", "))
+		return
+	}
+	mine := make(map[string]bool, len(list))
+	for _, ep := range list {
+		key := EndpointKey(ep)
+		if why := CheckEndpoint(ep); why != "" {
+			v.addf(secUsers, i, field, "endpoint %q %s", ep, why)
+		} else if mine[key] {
+			v.addf(secUsers, i, field, "endpoint %q is listed twice", ep)
+		} else if first, dup := taken[key]; dup {
+			v.addf(secUsers, i, field, "endpoint %q is already bound to %s", ep, v.doc.place(secUsers, first))
+		} else {
+			taken[key] = i
+		}
+		mine[key] = true
+	}
+	if field == "endpoint" {
+		u.Endpoint = d.Endpoint
+	} else {
+		u.Endpoints = slices.Clone(d.Endpoints)
+	}
 }
 
 func (v *validator) pool(i int, d poolDoc, numbers map[string]int) earshot.Pool {

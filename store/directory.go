@@ -21,6 +21,7 @@ type userRecord struct {
 	Name         string   `json:"name"`
 	Roles        []string `json:"roles"`
 	Endpoint     string   `json:"endpoint,omitempty"`
+	Endpoints    []string `json:"endpoints,omitempty"`
 	PhoneNumber  string   `json:"phone_number,omitempty"`
 	PasswordHash string   `json:"password_hash,omitempty"`
 	Pools        []string `json:"pools,omitempty"`

@@ -221,8 +221,8 @@ func (im importer) users() (ImportCounts, error) {
 		}
 		changes = append(changes, userChange{old: prev, new: next})
 	}
-	if err := reindex(im.tx, changes, func(ix userIndex, u userRecord, holder string) error {
-		return earshot.Errorf(earshot.ECONFLICT, "%s %s would be %s both %s and %s", ix.what, ix.show(u), ix.held, holder, u.ID)
+	if err := reindex(im.tx, changes, func(ix userIndex, key string, u userRecord, holder string) error {
+		return earshot.Errorf(earshot.ECONFLICT, "%s %s would be %s both %s and %s", ix.what, ix.show(u, key), ix.held, holder, u.ID)
 	}); err != nil {
 		return n, err
 	}

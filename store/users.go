@@ -34,8 +34,8 @@ func (db *DB) PutUser(ctx context.Context, u earshot.User) error {
 			return err
 		}
 		changes := []userChange{{old: found(old, err), new: next}}
-		if err := reindex(tx, changes, func(ix userIndex, u userRecord, holder string) error {
-			return earshot.Errorf(earshot.ECONFLICT, "%s %s is already %s user %s", ix.what, ix.show(u), ix.held, holder)
+		if err := reindex(tx, changes, func(ix userIndex, key string, u userRecord, holder string) error {
+			return earshot.Errorf(earshot.ECONFLICT, "%s %s is already %s user %s", ix.what, ix.show(u, key), ix.held, holder)
 		}); err != nil {
 			return err
 		}
@@ -120,7 +120,7 @@ func (db *DB) SetPhoneNumber(ctx context.Context, userID, e164 string) error {
 		}
 		next := old
 		next.PhoneNumber = e164
-		if err := reindex(tx, []userChange{{old: &old, new: next}}, func(userIndex, userRecord, string) error {
+		if err := reindex(tx, []userChange{{old: &old, new: next}}, func(userIndex, string, userRecord, string) error {
 			return earshot.Errorf(earshot.ECONFLICT, "this number is already registered to another supervisor")
 		}); err != nil {
 			return err
@@ -143,67 +143,88 @@ type userChange struct {
 // user's id.
 type userIndex struct {
 	b    *bolt.Bucket
-	key  func(userRecord) string // "" when the user has no entry
-	show func(userRecord) string // the field as people wrote it
-	what string                  // "phone number"
-	held string                  // "registered to"
+	keys func(userRecord) []string             // none when the user has no entry
+	show func(u userRecord, key string) string // the field as people wrote it
+	what string                                // "phone number"
+	held string                                // "registered to"
 }
 
 func userIndexes(tx *bolt.Tx) []userIndex {
 	return []userIndex{{
-		b:    tx.Bucket(bucketUsersByPhone),
-		key:  func(u userRecord) string { return u.PhoneNumber },
-		show: func(u userRecord) string { return u.PhoneNumber },
+		b: tx.Bucket(bucketUsersByPhone),
+		keys: func(u userRecord) []string {
+			if u.PhoneNumber == "" {
+				return nil
+			}
+			return []string{u.PhoneNumber}
+		},
+		show: func(u userRecord, _ string) string { return u.PhoneNumber },
 		what: "phone number",
 		held: "registered to",
 	}, {
 		b: tx.Bucket(bucketAgentsByEndpt),
-		key: func(u userRecord) string {
+		keys: func(u userRecord) []string {
 			// Like the in-memory directory (internal/memdir), only agents are found by endpoint.
-			if u.Endpoint == "" || !slices.Contains(u.Roles, earshot.RoleAgent) {
-				return ""
+			if !slices.Contains(u.Roles, earshot.RoleAgent) {
+				return nil
 			}
-			return directory.EndpointKey(u.Endpoint)
+			var keys []string
+			for _, ep := range earshot.User(u).AgentEndpoints() {
+				if ep != "" {
+					keys = append(keys, directory.EndpointKey(ep))
+				}
+			}
+			return keys
 		},
-		show: func(u userRecord) string { return u.Endpoint },
+		show: func(u userRecord, key string) string {
+			for _, ep := range earshot.User(u).AgentEndpoints() {
+				if directory.EndpointKey(ep) == key {
+					return ep
+				}
+			}
+			return key
+		},
 		what: "endpoint",
 		held: "bound to",
 	}}
 }
 
-// unindex removes u's entry if it is u's.
-func (ix userIndex) unindex(u userRecord) error {
-	k := ix.key(u)
-	if k == "" || string(ix.b.Get([]byte(k))) != u.ID {
-		return nil
+// unindex removes u's entries that are u's, except those in keep.
+func (ix userIndex) unindex(u userRecord, keep ...string) error {
+	for _, k := range ix.keys(u) {
+		if slices.Contains(keep, k) || string(ix.b.Get([]byte(k))) != u.ID {
+			continue
+		}
+		if err := ix.b.Delete([]byte(k)); err != nil {
+			return err
+		}
 	}
-	return ix.b.Delete([]byte(k))
+	return nil
 }
 
 // reindex updates the unique indexes for a set of changed users at once:
 // it first drops every entry the changes give up, then claims the new
 // ones, so users may swap numbers in one import. A key held by a user
 // outside the set, or claimed twice within it, is a conflict; conflict
-// makes the error, and the caller's transaction rolls back.
-func reindex(tx *bolt.Tx, changes []userChange, conflict func(ix userIndex, u userRecord, holder string) error) error {
+// makes the error (key is the entry's, in the index's form), and the
+// caller's transaction rolls back.
+func reindex(tx *bolt.Tx, changes []userChange, conflict func(ix userIndex, key string, u userRecord, holder string) error) error {
 	for _, ix := range userIndexes(tx) {
 		for _, c := range changes {
-			if c.old != nil && ix.key(*c.old) != ix.key(c.new) {
-				if err := ix.unindex(*c.old); err != nil {
+			if c.old != nil {
+				if err := ix.unindex(*c.old, ix.keys(c.new)...); err != nil {
 					return err
 				}
 			}
 		}
 		for _, c := range changes {
-			k := ix.key(c.new)
-			if k == "" {
-				continue
-			}
-			if holder := string(ix.b.Get([]byte(k))); holder != "" && holder != c.new.ID {
-				return conflict(ix, c.new, holder)
-			}
-			if err := ix.b.Put([]byte(k), []byte(c.new.ID)); err != nil {
-				return err
+			for _, k := range ix.keys(c.new) {
+				if holder := string(ix.b.Get([]byte(k))); holder != "" && holder != c.new.ID {
+					return conflict(ix, k, c.new, holder)
+				}
+				if err := ix.b.Put([]byte(k), []byte(c.new.ID)); err != nil {
+					return err
+				}
 			}
 		}
 	}

@@ -51,6 +51,46 @@ func TestDB_PutUser(t *testing.T) {
 			t.Fatalf("a former agent is still bound: %v", err)
 		}
 	})
+	t.Run("Endpoints", func(t *testing.T) {
+		// An agent with a desk phone and a softphone is found by either;
+		// dropping one unbinds just that one, and deleting the agent both.
+		db := MustImport(t)
+		u := carol
+		u.Endpoint, u.Endpoints = "", []string{"PJSIP/1003", "pjsip/1003-soft"}
+		must(t, db.PutUser(ctx, u))
+		for _, ep := range []string{"PJSIP/1003", "PJSIP/1003-soft"} {
+			if got, err := db.AgentByEndpoint(ctx, ep); err != nil || got.ID != "carol" || len(got.Endpoints) != 2 {
+				t.Fatalf("AgentByEndpoint(%s) = %+v, %v", ep, got, err)
+			}
+		}
+		u.Endpoints = []string{"PJSIP/1003-soft", "PJSIP/1004"}
+		must(t, db.PutUser(ctx, u))
+		if _, err := db.AgentByEndpoint(ctx, "PJSIP/1003"); !errors.Is(err, earshot.ErrUserNotFound) {
+			t.Fatalf("a dropped endpoint is still bound: %v", err)
+		}
+		for _, ep := range []string{"PJSIP/1003-soft", "PJSIP/1004"} {
+			if got, err := db.AgentByEndpoint(ctx, ep); err != nil || got.ID != "carol" {
+				t.Fatalf("AgentByEndpoint(%s) = %+v, %v", ep, got, err)
+			}
+		}
+		// Another user's endpoint anywhere in the list is a conflict that
+		// writes nothing.
+		u.Endpoints = []string{"PJSIP/1005", "PJSIP/1001"}
+		err := db.PutUser(ctx, u)
+		wantCode(t, err, earshot.ECONFLICT)
+		if !strings.Contains(err.Error(), "endpoint PJSIP/1001 is already bound to user alice") {
+			t.Errorf("err = %v", err)
+		}
+		if _, err := db.AgentByEndpoint(ctx, "PJSIP/1005"); !errors.Is(err, earshot.ErrUserNotFound) {
+			t.Fatalf("a refused write bound an endpoint: %v", err)
+		}
+		must(t, db.DeleteUser(ctx, "carol"))
+		for _, ep := range []string{"PJSIP/1003-soft", "PJSIP/1004"} {
+			if _, err := db.AgentByEndpoint(ctx, ep); !errors.Is(err, earshot.ErrUserNotFound) {
+				t.Fatalf("a deleted agent's %s is still bound: %v", ep, err)
+			}
+		}
+	})
 	t.Run("ErrOrgNotFound", func(t *testing.T) {
 		u := carol
 		u.Org = "initech"

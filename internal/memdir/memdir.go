@@ -83,9 +83,11 @@ func newIndex(f *directory.File) *index {
 		if _, taken := ix.byPhone[u.PhoneNumber]; u.PhoneNumber != "" && !taken {
 			ix.byPhone[u.PhoneNumber] = i
 		}
-		key := directory.EndpointKey(u.Endpoint)
-		if _, taken := ix.byEndpoint[key]; u.Endpoint != "" && u.HasRole(earshot.RoleAgent) && !taken {
-			ix.byEndpoint[key] = i
+		for _, ep := range u.AgentEndpoints() {
+			key := directory.EndpointKey(ep)
+			if _, taken := ix.byEndpoint[key]; ep != "" && u.HasRole(earshot.RoleAgent) && !taken {
+				ix.byEndpoint[key] = i
+			}
 		}
 	}
 	for _, p := range f.Pools {
@@ -248,6 +250,7 @@ func cloneOrg(o earshot.Organization) earshot.Organization {
 
 func cloneUser(u earshot.User) earshot.User {
 	u.Roles = cloneStrings(u.Roles)
+	u.Endpoints = cloneStrings(u.Endpoints)
 	u.Pools = cloneStrings(u.Pools)
 	return u
 }
