@@ -62,6 +62,7 @@ type Option func(*options)
 
 type options struct {
 	bcryptCost int
+	known      func(user string) []string
 }
 
 // WithBcryptCost sets the bcrypt cost for plain-text passwords (default
@@ -69,6 +70,15 @@ type options struct {
 // default cost takes tens of milliseconds per user.
 func WithBcryptCost(cost int) Option {
 	return func(o *options) { o.bcryptCost = cost }
+}
+
+// WithKnownHashes gives Parse the hashes a user's password already has
+// (the store's: as last imported, and as stored). A plain-text password
+// one of them verifies keeps that hash instead of a new one, so a re-read
+// file costs one check per password rather than a new hash and a check,
+// and changes nothing.
+func WithKnownHashes(known func(user string) []string) Option {
+	return func(o *options) { o.known = known }
 }
 
 // Load reads and parses the directory file at path; see Parse.
@@ -124,14 +134,32 @@ func Parse(r io.Reader, defaultRegion string, opts ...Option) (*File, error) {
 		if d.Password == "" {
 			continue
 		}
+		f.plain[d.ID] = d.Password
+		if h := o.knownHash(d.ID, d.Password); h != "" {
+			f.Users[i].PasswordHash = h
+			continue
+		}
 		hash, err := bcrypt.GenerateFromPassword([]byte(d.Password), o.bcryptCost)
 		if err != nil {
 			return nil, fmt.Errorf("hash password of user %q: %w", d.ID, err)
 		}
 		f.Users[i].PasswordHash = string(hash)
-		f.plain[d.ID] = d.Password
 	}
 	return f, nil
+}
+
+// knownHash returns the first known hash of user that verifies password,
+// or "".
+func (o *options) knownHash(user, password string) string {
+	if o.known == nil {
+		return ""
+	}
+	for _, h := range o.known(user) {
+		if h != "" && VerifyPassword(h, password) {
+			return h
+		}
+	}
+	return ""
 }
 
 // The file as written. Field names are the contract of docs/design.md §4.3.

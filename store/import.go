@@ -243,13 +243,42 @@ func (im importer) users() (ImportCounts, error) {
 // unchanged password is never hashed anew and reads as unchanged.
 func (im importer) passwordHash(u earshot.User, stored *userRecord) string {
 	var last userRecord
-	if ok, _ := get(im.tx.Bucket(bucketImported), string(pairKey(kindUser, u.ID)), &last); ok && im.file.SamePassword(u.ID, last.PasswordHash) {
-		return last.PasswordHash
+	_, _ = get(im.tx.Bucket(bucketImported), string(pairKey(kindUser, u.ID)), &last)
+	known := []string{last.PasswordHash}
+	if stored != nil {
+		known = append(known, stored.PasswordHash)
 	}
-	if stored != nil && im.file.SamePassword(u.ID, stored.PasswordHash) {
-		return stored.PasswordHash
+	// Parse given WithKnownHashes has chosen one already.
+	if u.PasswordHash != "" && slices.Contains(known, u.PasswordHash) {
+		return u.PasswordHash
+	}
+	for _, h := range known {
+		if im.file.SamePassword(u.ID, h) {
+			return h
+		}
 	}
 	return u.PasswordHash
+}
+
+// KnownHashes returns the password hashes user has in the store: as the
+// directory file last gave it, and as stored (directory.WithKnownHashes).
+// Errors read as none: Parse then hashes afresh.
+func (db *DB) KnownHashes(user string) []string {
+	var out []string
+	_ = db.bolt.View(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketImported, bucketUsers} {
+			key := user
+			if string(b) == string(bucketImported) {
+				key = string(pairKey(kindUser, user))
+			}
+			var u userRecord
+			if ok, err := get(tx.Bucket(b), key, &u); ok && err == nil && u.PasswordHash != "" {
+				out = append(out, u.PasswordHash)
+			}
+		}
+		return nil
+	})
+	return out
 }
 
 func (im importer) pools() (ImportCounts, error) {

@@ -252,3 +252,36 @@ func TestDB_ImportDirectory_Large(t *testing.T) {
 		t.Errorf("4 times the agents took %.1f times as long", float64(large)/float64(small))
 	}
 }
+
+// Parse given the store's known hashes reuses the one that verifies a
+// plain-text password instead of hashing it anew (one check at a restart,
+// not a hash and a check).
+func TestDB_KnownHashes(t *testing.T) {
+	ctx := context.Background()
+	const doc = "organizations: [{id: acme}]\nusers: [{id: sara, org: acme, roles: [supervisor], password: change-me}]\n"
+	db := MustOpen(t)
+	parse := func(opts ...directory.Option) *directory.File {
+		t.Helper()
+		f, err := directory.Parse(strings.NewReader(doc), "FI", append(opts, directory.WithBcryptCost(bcrypt.MinCost))...)
+		must(t, err)
+		return f
+	}
+	_, err := db.ImportDirectory(ctx, parse())
+	must(t, err)
+	stored, _ := db.User(ctx, "sara")
+	if got := db.KnownHashes("sara"); len(got) != 2 || got[0] != stored.PasswordHash || got[1] != stored.PasswordHash {
+		t.Fatalf("KnownHashes = %q, want the imported and the stored hash", got)
+	}
+	f := parse(directory.WithKnownHashes(db.KnownHashes))
+	if f.Users[0].PasswordHash != stored.PasswordHash {
+		t.Fatal("Parse hashed a password a known hash verifies")
+	}
+	res, err := db.ImportDirectory(ctx, f)
+	must(t, err)
+	if res.Changed() {
+		t.Fatalf("result %v", res)
+	}
+	if db.KnownHashes("nobody") != nil {
+		t.Fatal("hashes for an unknown user")
+	}
+}

@@ -186,7 +186,9 @@ func NewMain(ctx context.Context, cfg *Config, log *slog.Logger) (*Main, error) 
 func (m *Main) build(ctx context.Context) error {
 	cfg, log, db := m.cfg, m.log, m.db
 	if cfg.Directory != "" {
-		f, err := directory.Load(cfg.Directory, cfg.DefaultRegion)
+		// Known hashes: an unchanged plain-text password is checked, not
+		// hashed anew.
+		f, err := directory.Load(cfg.Directory, cfg.DefaultRegion, directory.WithKnownHashes(db.KnownHashes))
 		if err != nil {
 			return fmt.Errorf("directory: %w", err)
 		}

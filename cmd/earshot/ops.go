@@ -103,7 +103,7 @@ func importDirectory(ctx context.Context, cfg *Config, path string, out io.Write
 		return nil
 	}
 	defer db.Close()
-	f, err := directory.Parse(bytes.NewReader(raw), cfg.DefaultRegion)
+	f, err := directory.Parse(bytes.NewReader(raw), cfg.DefaultRegion, directory.WithKnownHashes(db.KnownHashes))
 	if err != nil {
 		return fmt.Errorf("directory %s: %w", path, err)
 	}
