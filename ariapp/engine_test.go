@@ -302,7 +302,10 @@ func TestSupervise_DTMF(t *testing.T) {
 		t.Fatal(err)
 	}
 	ra := recording(t, call, "ag12")
-	audio.AssertHears(t, ra.Recording, "agent", phones.SupervisorHz, ra.Between(from.Add(200*time.Millisecond), to))
+	// The simulated phone starts its voice only once its keys are sent,
+	// about when the switch happens; on a loaded machine that start has
+	// come 300 ms later, so the check leaves it room.
+	audio.AssertHears(t, ra.Recording, "agent", phones.SupervisorHz, ra.Between(from.Add(400*time.Millisecond), to))
 	_ = sup
 }
 
