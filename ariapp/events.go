@@ -33,6 +33,7 @@ type Stream struct {
 	connects atomic.Int64
 	bad      atomic.Int64 // events that could not be decoded
 	last     atomic.Int64 // unix nanoseconds of the last event
+	warned   bool         // the first failure before any connect was logged (run's goroutine only)
 }
 
 // NewStream returns a stream for application app; handle receives every
@@ -109,9 +110,16 @@ func (s *Stream) run(ctx context.Context) {
 		}
 		msg := err.Error()
 		s.lastErr.Store(&msg)
-		s.up.Store(false)
 		d := backoff.next()
-		s.log.Warn("ari event stream down; reconnecting", "error", err, "retry_in", d)
+		// One warning when the stream goes down; the retries (about one a
+		// second) only at debug level: while Asterisk stays away, the
+		// program says once a minute that it is waiting.
+		if s.up.Swap(false) || s.connects.Load() == 0 && !s.warned {
+			s.warned = true
+			s.log.Warn("ari event stream down; reconnecting", "error", err, "retry_in", d)
+		} else {
+			s.log.Debug("ari event stream still down; reconnecting", "error", err, "retry_in", d)
+		}
 		select {
 		case <-ctx.Done():
 			return
