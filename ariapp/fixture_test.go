@@ -1,6 +1,7 @@
 package ariapp_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -115,6 +116,7 @@ func (fx *fixture) serviceCallWith(o phones.ServiceOpts) *phones.Call {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	events := fx.app.Tracker().Subscribe(ctx)
+	agent := cmp.Or(o.AgentID, o.Agent)
 	call, err := fx.h.Service(ctx, o)
 	if err != nil {
 		fx.t.Fatal(err)
@@ -123,11 +125,11 @@ func (fx *fixture) serviceCallWith(o phones.ServiceOpts) *phones.Call {
 	for {
 		select {
 		case ev := <-events:
-			if ev.Call.Agent == o.Agent && !ev.Ended {
+			if ev.Call.Agent == agent && !ev.Ended {
 				return call
 			}
 		case <-timeout:
-			fx.t.Fatalf("earshot never saw %s's service call", o.Agent)
+			fx.t.Fatalf("earshot never saw %s's service call", agent)
 		}
 	}
 }

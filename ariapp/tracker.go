@@ -19,6 +19,14 @@ import (
 // __EARSHOT_POOL) to mark a service call; ari.conf's channelvars must list it.
 const PoolVar = "EARSHOT_POOL"
 
+// AgentVar is the channel variable that names the agent of an agent leg
+// by user id, for legs whose channel names say nothing about the agent: a
+// mobile reached over a trunk. A pre-dial handler or the queue member's
+// dialplan sets it on the agent leg itself (never inherited, or the
+// customer's channels would carry it too); ari.conf's channelvars must
+// list it. It wins over the endpoint binding.
+const AgentVar = "EARSHOT_AGENT"
+
 // Tracker knows, for each agent, the live service call they are on. It is
 // fed by the event pump (handle) and by reconciliation (rebuild), and read
 // by the API and the supervising engine.
@@ -114,13 +122,9 @@ func (t *Tracker) agentLeg(ch ari.ChannelData) (earshot.User, string, bool) {
 	if pool == "" || ch.State != "Up" || strings.HasSuffix(ch.Name, ";2") {
 		return earshot.User{}, "", false
 	}
-	ep := directory.EndpointOfChannel(ch.Name)
-	if ep == "" {
-		return earshot.User{}, "", false
-	}
 	ctx := context.Background()
-	agent, err := t.dir.AgentByEndpoint(ctx, ep)
-	if err != nil {
+	agent, ok := t.agentOf(ctx, ch)
+	if !ok {
 		return earshot.User{}, "", false
 	}
 	p, err := t.dir.Pool(ctx, pool)
@@ -129,6 +133,28 @@ func (t *Tracker) agentLeg(ch ari.ChannelData) (earshot.User, string, bool) {
 		return earshot.User{}, "", false
 	}
 	return agent, pool, true
+}
+
+// agentOf finds the agent a leg belongs to: the one AgentVar names, or
+// else the one bound to the channel's endpoint.
+func (t *Tracker) agentOf(ctx context.Context, ch ari.ChannelData) (earshot.User, bool) {
+	if id := ch.ChannelVars[AgentVar]; id != "" {
+		agent, err := t.dir.User(ctx, id)
+		if err != nil || !agent.HasRole(earshot.RoleAgent) {
+			// A dialplan naming nobody is a configuration error worth
+			// seeing; the endpoint is not consulted, as the variable
+			// says whose leg this is.
+			t.log.Warn("agent leg names no agent", "variable", AgentVar, "value", id, "channel", ch.Name)
+			return earshot.User{}, false
+		}
+		return agent, true
+	}
+	ep := directory.EndpointOfChannel(ch.Name)
+	if ep == "" {
+		return earshot.User{}, false
+	}
+	agent, err := t.dir.AgentByEndpoint(ctx, ep)
+	return agent, err == nil
 }
 
 func (t *Tracker) consider(ch ari.ChannelData, at time.Time) {

@@ -18,11 +18,15 @@ import (
 func newTestTracker(t *testing.T) *Tracker {
 	t.Helper()
 	f, err := directory.Parse(strings.NewReader(`
-organizations: [{id: acme, name: Acme, features: [supervising]}]
 users:
   - {id: alice, org: acme, name: Alice, roles: [agent], endpoint: "PJSIP/1001"}
   - {id: bob, org: acme, name: Bob, roles: [agent], endpoint: "Local/bob@phones"}
-pools: [{id: sales, org: acme, name: Sales, number: "+35891234500", members: [alice, bob]}]
+  - {id: carol, org: acme, name: Carol, roles: [agent], endpoints: ["PJSIP/1003", "PJSIP/1003-soft"]}
+  - {id: dave, org: acme, name: Dave, roles: [agent]}
+  - {id: sara, org: acme, name: Sara, roles: [supervisor]}
+  - {id: olga, org: other, name: Olga, roles: [agent]}
+organizations: [{id: acme, name: Acme, features: [supervising]}, {id: other}]
+pools: [{id: sales, org: acme, name: Sales, number: "+35891234500", members: [alice, bob, carol, dave]}]
 `), "FI")
 	if err != nil {
 		t.Fatal(err)
@@ -35,6 +39,12 @@ func leg(id, name, state, pool string) ari.ChannelData {
 	if pool != "" {
 		ch.ChannelVars = map[string]string{PoolVar: pool}
 	}
+	return ch
+}
+
+// named is a leg that names its agent in AgentVar.
+func named(ch ari.ChannelData, agent string) ari.ChannelData {
+	ch.ChannelVars[AgentVar] = agent
 	return ch
 }
 
@@ -57,6 +67,15 @@ func TestTracker_Handle(t *testing.T) {
 		{"UnknownPool", dial(leg("c7", "PJSIP/1001-0000002e", "Up", "nosuchpool")), ""},
 		{"UnknownEndpoint", dial(leg("c8", "PJSIP/9999-0000002f", "Up", "sales")), ""},
 		{"OriginateHasNoCaller", &ari.Dial{Dialstatus: "ANSWER", Peer: leg("c9", "PJSIP/1001-00000030", "Up", "sales")}, ""},
+		{"FirstOfEndpoints", dial(leg("c11", "PJSIP/1003-00000032", "Up", "sales")), "carol"},
+		{"SecondOfEndpoints", dial(leg("c12", "PJSIP/1003-soft-00000033", "Up", "sales")), "carol"},
+		{"AgentVarOnTrunk", dial(named(leg("c13", "PJSIP/trunk-00000034", "Up", "sales"), "dave")), "dave"},
+		{"AgentVarOnBridgeEntry", &ari.ChannelEnteredBridge{Bridge: ari.BridgeData{ID: "b2"}, Channel: named(leg("c14", "PJSIP/trunk-00000035", "Up", "sales"), "dave")}, "dave"},
+		{"AgentVarWinsOverEndpoint", dial(named(leg("c15", "PJSIP/1001-00000036", "Up", "sales"), "carol")), "carol"},
+		{"AgentVarUnknown", dial(named(leg("c16", "PJSIP/1001-00000037", "Up", "sales"), "nobody")), ""},
+		{"AgentVarNotAnAgent", dial(named(leg("c17", "PJSIP/trunk-00000038", "Up", "sales"), "sara")), ""},
+		{"AgentVarOtherOrg", dial(named(leg("c18", "PJSIP/trunk-00000039", "Up", "sales"), "olga")), ""},
+		{"AgentVarWithoutPool", dial(leg("c19", "PJSIP/trunk-0000003a", "Up", "")), ""},
 		{"OurOwnBridge", &ari.ChannelEnteredBridge{Bridge: ari.BridgeData{ID: "earshot.abc.bridge"}, Channel: leg("c10", "PJSIP/1001-00000031", "Up", "sales")}, ""},
 	}
 	for _, tc := range cases {

@@ -311,13 +311,20 @@ const (
 	ViaQueue      Via = "queue"  // Queue() with the agent's device as member
 	ViaLocalQueue Via = "lqueue" // Queue() with an optimisable Local member
 	Direct        Via = "direct" // a direct call: no pool marker
+	// ViaMobile reaches the agent's phone on a leg that names the agent
+	// (AgentID) in EARSHOT_AGENT, as a pre-dial handler does for a mobile
+	// over a trunk: the channel name binds nobody.
+	ViaMobile Via = "mobile"
 )
 
 // ServiceOpts describe a customer calling a pool.
 type ServiceOpts struct {
 	Pool  string // pool id (EARSHOT_POOL)
 	Agent string // agent's phone: Local/<Agent>@earshot-test-phones
-	Via   Via
+	// AgentID is the agent's user id where it is not the phone's name: an
+	// agent with several phones, or the id a ViaMobile leg names.
+	AgentID string
+	Via     Via
 	// Tones in Hz; 0 gives the defaults, Silent sends silence.
 	CustomerTone, AgentTone float64
 	CustomerNumber          string
@@ -379,7 +386,7 @@ func (h *Harness) Service(ctx context.Context, o ServiceOpts) (*Call, error) {
 		Variables: map[string]string{
 			"__CALL_ID": c.ID, "__TONE_customer": toneArg(o.CustomerTone, CustomerHz),
 			"__TONE_" + o.Agent: toneArg(o.AgentTone, AgentHz), "AGENT": o.Agent,
-			"__NOREC": norec(o.NoRecord),
+			"AGENT_ID": o.AgentID, "__NOREC": norec(o.NoRecord),
 		},
 	})
 	if err != nil {
