@@ -39,6 +39,11 @@ func (s *Server) consoleFile(c echo.Context, name string) error {
 	h.Set("Referrer-Policy", "no-referrer")
 	// Small files from the binary: revalidate, so an upgrade shows at once.
 	h.Set("Cache-Control", "no-cache")
+	if name == "sw.js" {
+		// The service worker lives under /console/ but serves the
+		// console at /.
+		h.Set("Service-Worker-Allowed", "/")
+	}
 	ctype := "application/octet-stream"
 	switch path.Ext(name) {
 	case ".html":

@@ -49,7 +49,7 @@ var operations = []opDoc{
 	{method: "GET", path: "/healthz", id: "getHealth", summary: "Liveness probe", tag: "operations", status: 200, result: "Health"},
 	{method: "GET", path: "/readyz", id: "getReadiness", summary: "Readiness probe (ARI connected, store open); 503 with the same body names what is not ready", tag: "operations", status: 200, result: "Ready"},
 	{method: "GET", path: "/", id: "getConsole", summary: "The supervisor web console", tag: "console", status: 200, result: "text/html"},
-	{method: "GET", path: "/console/{file}", id: "getConsoleFile", summary: "The web console's scripts and styles", tag: "console", status: 200, result: "console file", errors: []int{404}},
+	{method: "GET", path: "/console/{file}", id: "getConsoleFile", summary: "The web console's scripts, styles, icons, web app manifest and service worker (sw.js, with Service-Worker-Allowed: /)", tag: "console", status: 200, result: "console file", errors: []int{404}},
 	{method: "GET", path: "/metrics", id: "getMetrics", summary: "Prometheus metrics; the admin token is required where the server is configured so", tag: "operations", auth: operatorIfSet, status: 200, result: "text/plain"},
 	{method: "GET", path: "/api/v1/openapi.json", id: "getOpenAPI", summary: "This document", tag: "meta", status: 200, result: "OpenAPI"},
 	{method: "POST", path: "/api/v1/auth/login", id: "login", summary: "Sign in; the token carries the features enabled now (R1)", tag: "auth", body: "LoginRequest", status: 200, result: "LoginResult", errors: []int{401, 429, 503}},
@@ -284,9 +284,10 @@ func operation(op opDoc) map[string]any {
 		ok["content"] = map[string]any{"text/html": map[string]any{"schema": str()}}
 	case "console file":
 		ok["content"] = map[string]any{}
-		for _, m := range []string{"text/html", "text/javascript", "text/css"} {
+		for _, m := range []string{"text/html", "text/javascript", "text/css", "image/svg+xml", "application/manifest+json"} {
 			ok["content"].(map[string]any)[m] = map[string]any{"schema": str()}
 		}
+		ok["content"].(map[string]any)["image/png"] = map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}
 	case "text/plain":
 		ok["content"] = map[string]any{"text/plain": map[string]any{"schema": describeSchema(str(),
 			"Prometheus text exposition format")}}

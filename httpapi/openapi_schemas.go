@@ -27,7 +27,9 @@ func schemas() map[string]any {
 			"id": str(), "name": str(), "number": str(), "agents": integer(), "agents_on_call": integer(),
 		}),
 		"PoolList": object([]string{"pools"}, map[string]any{"pools": array(ref("Pool"))}),
-		"OnCall":   object([]string{"pool", "call_id", "since"}, map[string]any{"pool": str(), "call_id": str(), "since": dateTime()}),
+		"OnCall": object([]string{"pool", "call_id", "since", "supervisors"}, map[string]any{"pool": str(), "call_id": str(), "since": dateTime(),
+			"supervisors": describeSchema(array(ref("CallSupervisor")), "who supervises the call now, and in which mode (several may)")}),
+		"CallSupervisor": object([]string{"id", "name", "mode"}, map[string]any{"id": str(), "name": str(), "mode": ref("Mode")}),
 		"UserView": object([]string{"id", "name", "on_call", "supervised"}, map[string]any{
 			"id": str(), "name": str(), "on_call": nullable(ref("OnCall")), "supervised": boolean(),
 			"stale": staleDoc, "stale_reason": staleReasonDoc,

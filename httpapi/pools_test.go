@@ -38,7 +38,7 @@ func TestPoolUsers_Get(t *testing.T) {
 		w := e.do("GET", "/api/v1/pools/sales/users", e.token("sara"), nil)
 		wantStatus(t, w, http.StatusOK)
 		wantJSON(t, w, `{"stale":false,"users":[
-			{"id":"alice","name":"Alice","on_call":{"pool":"sales","call_id":"call-a","since":"2025-11-24T09:00:00Z"},"supervised":false},
+			{"id":"alice","name":"Alice","on_call":{"pool":"sales","call_id":"call-a","since":"2025-11-24T09:00:00Z","supervisors":[{"id":"sara","name":"Sara","mode":"listen"}]},"supervised":false},
 			{"id":"bob","name":"Bob","on_call":null,"supervised":true}]}`)
 	})
 	t.Run("ErrPoolNotFound", func(t *testing.T) {

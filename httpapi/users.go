@@ -25,6 +25,8 @@ type onCallJSON struct {
 	Pool   string    `json:"pool"`
 	CallID string    `json:"call_id"`
 	Since  time.Time `json:"since"`
+	// Supervisors are on the call now (watchers.go).
+	Supervisors []callSupervisorJSON `json:"supervisors"`
 }
 
 // viewer builds user views for one request: it loads the caller's list
@@ -35,6 +37,7 @@ type viewer struct {
 	p          *principal
 	supervised map[string]bool
 	pools      map[string]bool
+	sessions   map[string][]earshot.Session // by call id; read on first use
 }
 
 func (s *Server) newViewer(c echo.Context) (*viewer, error) {
@@ -89,7 +92,11 @@ func (v *viewer) view(u earshot.User) (userView, error) {
 	if err != nil || !ok {
 		return out, err
 	}
-	out.OnCall = &onCallJSON{Pool: call.Pool, CallID: call.ID, Since: call.Since.UTC()}
+	sups, err := v.supervisorsOn(call.ID)
+	if err != nil {
+		return out, err
+	}
+	out.OnCall = &onCallJSON{Pool: call.Pool, CallID: call.ID, Since: call.Since.UTC(), Supervisors: sups}
 	return out, nil
 }
 

@@ -14,7 +14,7 @@ func TestUser_Get(t *testing.T) {
 		e := newEnv(t)
 		w := e.do("GET", "/api/v1/users/alice", e.token("sara"), nil)
 		wantStatus(t, w, http.StatusOK)
-		wantJSON(t, w, `{"id":"alice","name":"Alice","on_call":{"pool":"sales","call_id":"call-a","since":"2025-11-24T09:00:00Z"},"stale":false,"supervised":false}`)
+		wantJSON(t, w, `{"id":"alice","name":"Alice","on_call":{"pool":"sales","call_id":"call-a","since":"2025-11-24T09:00:00Z","supervisors":[{"id":"sara","name":"Sara","mode":"listen"}]},"stale":false,"supervised":false}`)
 	})
 	t.Run("CallOutOfScope", func(t *testing.T) {
 		// sam may not see sales, so alice's call there is not shown.

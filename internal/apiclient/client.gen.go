@@ -262,6 +262,13 @@ type CallEvent struct {
 	Since  time.Time `json:"since"`
 }
 
+// CallSupervisor defines model for CallSupervisor.
+type CallSupervisor struct {
+	Id   string `json:"id"`
+	Mode Mode   `json:"mode"`
+	Name string `json:"name"`
+}
+
 // DeviceRequest defines model for DeviceRequest.
 type DeviceRequest struct {
 	Platform DeviceRequestPlatform `json:"platform"`
@@ -431,6 +438,9 @@ type OnCall struct {
 	CallId string    `json:"call_id"`
 	Pool   string    `json:"pool"`
 	Since  time.Time `json:"since"`
+
+	// Supervisors who supervises the call now, and in which mode (several may)
+	Supervisors []CallSupervisor `json:"supervisors"`
 }
 
 // OpenAPI an OpenAPI 3.0 document
@@ -1130,7 +1140,7 @@ type ClientInterface interface {
 	// Corresponds with DELETE /api/v1/webpush/subscriptions/{subscription} (the `DeleteWebPushSubscription` operationId).
 	DeleteWebPushSubscription(ctx context.Context, subscription string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetConsoleFile The web console's scripts and styles
+	// GetConsoleFile The web console's scripts, styles, icons, web app manifest and service worker (sw.js, with Service-Worker-Allowed: /)
 	//
 	// Corresponds with GET /console/{file} (the `GetConsoleFile` operationId).
 	GetConsoleFile(ctx context.Context, file string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1826,7 +1836,7 @@ func (c *Client) DeleteWebPushSubscription(ctx context.Context, subscription str
 	return c.Client.Do(req)
 }
 
-// GetConsoleFile The web console's scripts and styles
+// GetConsoleFile The web console's scripts, styles, icons, web app manifest and service worker (sw.js, with Service-Worker-Allowed: /)
 //
 // Corresponds with GET /console/{file} (the `GetConsoleFile` operationId).
 func (c *Client) GetConsoleFile(ctx context.Context, file string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3620,7 +3630,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /api/v1/webpush/subscriptions/{subscription} (the `DeleteWebPushSubscription` operationId).
 	DeleteWebPushSubscriptionWithResponse(ctx context.Context, subscription string, reqEditors ...RequestEditorFn) (*DeleteWebPushSubscriptionResponse, error)
 
-	// GetConsoleFileWithResponse The web console's scripts and styles
+	// GetConsoleFileWithResponse The web console's scripts, styles, icons, web app manifest and service worker (sw.js, with Service-Worker-Allowed: /)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6759,10 +6769,17 @@ func (r DeleteWebPushSubscriptionResponse) ContentType() string {
 type GetConsoleFileResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationmanifestJSON200 the response for an HTTP 200 `application/manifest+json` response
+	ApplicationmanifestJSON200 *string
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+}
+
+// GetApplicationmanifestJSON200 returns the response for an HTTP 200 `application/manifest+json` response
+func (r GetConsoleFileResponse) GetApplicationmanifestJSON200() *string {
+	return r.ApplicationmanifestJSON200
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -7542,7 +7559,7 @@ func (c *ClientWithResponses) DeleteWebPushSubscriptionWithResponse(ctx context.
 	return ParseDeleteWebPushSubscriptionResponse(rsp)
 }
 
-// GetConsoleFileWithResponse The web console's scripts and styles
+// GetConsoleFileWithResponse The web console's scripts, styles, icons, web app manifest and service worker (sw.js, with Service-Worker-Allowed: /)
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10475,6 +10492,13 @@ func ParseGetConsoleFileResponse(rsp *http.Response) (*GetConsoleFileResponse, e
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest string
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationmanifestJSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10488,6 +10512,9 @@ func ParseGetConsoleFileResponse(rsp *http.Response) (*GetConsoleFileResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/javascript) unsupported
 
 	}
 

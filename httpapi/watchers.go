@@ -1,0 +1,46 @@
+package httpapi
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/earshot/earshot"
+)
+
+// callSupervisorJSON is a supervisor on an agent's call: the pool users
+// view shows who already listens, whispers or barges (several may), so a
+// colleague's barge comes as no surprise.
+type callSupervisorJSON struct {
+	ID   string       `json:"id"`
+	Name string       `json:"name"`
+	Mode earshot.Mode `json:"mode"`
+}
+
+// supervisorsOn lists the supervisors on a call, by name. The sessions
+// are read once per request (viewer).
+func (v *viewer) supervisorsOn(callID string) ([]callSupervisorJSON, error) {
+	if v.sessions == nil {
+		v.sessions = map[string][]earshot.Session{}
+		for _, s := range v.s.cfg.Supervising.Sessions("") {
+			v.sessions[s.CallID] = append(v.sessions[s.CallID], s)
+		}
+	}
+	out := []callSupervisorJSON{}
+	for _, s := range v.sessions[callID] {
+		name := s.Supervisor
+		u, err := v.s.cfg.Store.User(v.ctx, s.Supervisor)
+		switch {
+		case earshot.ErrorCode(err) == earshot.ENOTFOUND:
+		case err != nil:
+			return nil, fmt.Errorf("supervisor %s: %w", s.Supervisor, err)
+		case u.Org != v.p.user.Org:
+			continue
+		default:
+			name = u.Name
+		}
+		out = append(out, callSupervisorJSON{ID: s.Supervisor, Name: name, Mode: s.Mode})
+	}
+	slices.SortFunc(out, func(a, b callSupervisorJSON) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
