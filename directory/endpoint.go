@@ -49,6 +49,11 @@ func EndpointKey(endpoint string) string {
 	return strings.ToLower(tech) + "/" + resource
 }
 
+// MaxEndpoints bounds the endpoints one agent is bound to: a desk phone,
+// softphones, headset apps. Every one is an index entry and a lookup key
+// on the call path.
+const MaxEndpoints = 32
+
 // CheckEndpoint returns why endpoint is not of the form TECH/resource, or
 // "" (the message follows the endpoint: "PJSIP 1001" + " is not ...").
 func CheckEndpoint(endpoint string) string {

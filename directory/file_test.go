@@ -233,12 +233,14 @@ users:
   - {id: bo, org: acme, roles: [agent], endpoints: [PJSIP/3, pjsip/3, "3", PJSIP/4]}
   - {id: cy, org: acme, roles: [agent], endpoints: [PJSIP/5, PJSIP/4]}
   - {id: di, org: acme, roles: [supervisor], endpoints: [PJSIP/6, PJSIP/7]}
+  - {id: ed, org: acme, roles: [agent], endpoints: [`+strings.Repeat("PJSIP/x, ", directory.MaxEndpoints)+`PJSIP/y]}
 `, []string{
 			`line 4: users[0] (al): set endpoint or endpoints, not both`,
 			`line 5: users[1] (bo): endpoint "pjsip/3" is listed twice`,
 			`line 5: users[1] (bo): endpoint "3" is not of the form TECH/resource`,
 			`line 6: users[2] (cy): endpoint "PJSIP/4" is already bound to users[1] (bo)`,
 			`line 7: users[3] (di): endpoints "PJSIP/6, PJSIP/7" is set but the user is not an agent`,
+			`line 8: users[4] (ed): lists 33 endpoints; at most 32`,
 		}},
 		{"Hashes", `
 organizations: [{id: acme}]

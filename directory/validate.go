@@ -174,7 +174,7 @@ func (v *validator) user(i int, d userDoc, phones, endpoints map[string]int) ear
 func (v *validator) endpoints(i int, d userDoc, u *earshot.User, taken map[string]int) {
 	field, list := "endpoint", []string{d.Endpoint}
 	switch {
-	case d.Endpoint != "" && d.Endpoints != nil:
+	case d.Endpoint != "" && len(d.Endpoints) > 0:
 		v.addf(secUsers, i, "endpoints", "set endpoint or endpoints, not both")
 		return
 	case d.Endpoint == "" && len(d.Endpoints) == 0:
@@ -184,6 +184,10 @@ func (v *validator) endpoints(i int, d userDoc, u *earshot.User, taken map[strin
 	}
 	if !slices.Contains(d.Roles, earshot.RoleAgent) {
 		v.addf(secUsers, i, field, "%s %q is set but the user is not an agent", field, strings.Join(list, ", "))
+		return
+	}
+	if len(list) > MaxEndpoints {
+		v.addf(secUsers, i, field, "lists %d endpoints; at most %d", len(list), MaxEndpoints)
 		return
 	}
 	mine := make(map[string]bool, len(list))

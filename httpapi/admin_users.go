@@ -27,6 +27,7 @@ type adminUserJSON struct {
 	Name        string   `json:"name"`
 	Roles       []string `json:"roles"`
 	Endpoint    *string  `json:"endpoint"`
+	Endpoints   []string `json:"endpoints"`
 	PhoneNumber *string  `json:"phone_number"`
 	Pools       []string `json:"pools"`
 	PasswordSet bool     `json:"password_set"`
@@ -35,7 +36,7 @@ type adminUserJSON struct {
 func newAdminUserJSON(u earshot.User) adminUserJSON {
 	return adminUserJSON{
 		ID: u.ID, Org: u.Org, Name: u.Name, Roles: nonNil(u.Roles), Endpoint: optional(u.Endpoint),
-		PhoneNumber: optional(u.PhoneNumber), Pools: nonNil(u.Pools), PasswordSet: u.PasswordHash != "",
+		Endpoints: nonNil(u.Endpoints), PhoneNumber: optional(u.PhoneNumber), Pools: nonNil(u.Pools), PasswordSet: u.PasswordHash != "",
 	}
 }
 
@@ -48,6 +49,7 @@ type userRequest struct {
 	Name        string   `json:"name"`
 	Roles       []string `json:"roles"`
 	Endpoint    string   `json:"endpoint"`
+	Endpoints   []string `json:"endpoints"`
 	PhoneNumber *string  `json:"phone_number"`
 	Pools       []string `json:"pools"`
 	Password    *string  `json:"password"`
@@ -130,6 +132,9 @@ func (s *Server) putUser(c echo.Context) error {
 func (s *Server) checkUser(c echo.Context, id string, req userRequest) (earshot.User, []FieldError, error) {
 	ctx := c.Request().Context()
 	u := earshot.User{ID: id, Org: req.Org, Name: cmp.Or(req.Name, id), Roles: req.Roles, Endpoint: req.Endpoint, Pools: req.Pools}
+	if len(req.Endpoints) > 0 {
+		u.Endpoints = req.Endpoints
+	}
 	var errs []FieldError
 	add := func(field, format string, args ...any) {
 		errs = append(errs, FieldError{field, fmt.Sprintf(format, args...)})
@@ -162,17 +167,7 @@ func (s *Server) checkUser(c echo.Context, id string, req userRequest) (earshot.
 	}
 
 	agent := slices.Contains(req.Roles, earshot.RoleAgent)
-	switch {
-	case req.Endpoint == "" && agent:
-		add("endpoint", "is required for an agent (e.g. PJSIP/1001)")
-	case req.Endpoint == "":
-	case !agent:
-		add("endpoint", "is set but the user is not an agent")
-	default:
-		if why := directory.CheckEndpoint(req.Endpoint); why != "" {
-			add("endpoint", "%q %s", req.Endpoint, why)
-		}
-	}
+	checkEndpoints(req, agent, add)
 
 	if req.PhoneNumber != nil && *req.PhoneNumber != "" {
 		e164, err := phone.Normalize(*req.PhoneNumber, s.cfg.DefaultRegion)
@@ -225,6 +220,37 @@ func (s *Server) checkUser(c echo.Context, id string, req userRequest) (earshot.
 		}
 	}
 	return u, errs, nil
+}
+
+// checkEndpoints checks the endpoints an agent is bound to, given as
+// endpoint (one) or endpoints (a list). An agent may have none: the agent
+// leg's EARSHOT_AGENT variable binds them then (a mobile over a trunk).
+func checkEndpoints(req userRequest, agent bool, add func(field, format string, args ...any)) {
+	field, list := "endpoints", req.Endpoints
+	if req.Endpoint != "" {
+		if len(req.Endpoints) > 0 {
+			add("endpoints", "set endpoint or endpoints, not both")
+			return
+		}
+		field, list = "endpoint", []string{req.Endpoint}
+	}
+	switch {
+	case len(list) == 0:
+	case !agent:
+		add(field, "is set but the user is not an agent")
+	case len(list) > directory.MaxEndpoints:
+		add(field, "lists %d endpoints; at most %d", len(list), directory.MaxEndpoints)
+	default:
+		seen := make(map[string]bool, len(list))
+		for _, ep := range list {
+			if why := directory.CheckEndpoint(ep); why != "" {
+				add(field, "%q %s", ep, why)
+			} else if seen[directory.EndpointKey(ep)] {
+				add(field, "%q is listed twice", ep)
+			}
+			seen[directory.EndpointKey(ep)] = true
+		}
+	}
 }
 
 // poolsWithMember lists the pools a stored user is a member of, all in

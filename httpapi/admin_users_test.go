@@ -18,8 +18,8 @@ func TestAdminUsers_Get(t *testing.T) {
 		w := e.do("GET", "/api/v1/admin/users?org=globex", adminToken, nil)
 		wantStatus(t, w, http.StatusOK)
 		wantJSON(t, w, `{"users":[
-			{"id":"gina","org":"globex","name":"Gina","roles":["agent"],"endpoint":"PJSIP/2001","phone_number":null,"pools":[],"password_set":true},
-			{"id":"gus","org":"globex","name":"Gus","roles":["supervisor"],"endpoint":null,"phone_number":"+358401234569","pools":[],"password_set":true}]}`)
+			{"id":"gina","org":"globex","name":"Gina","roles":["agent"],"endpoint":"PJSIP/2001","endpoints":[],"phone_number":null,"pools":[],"password_set":true},
+			{"id":"gus","org":"globex","name":"Gus","roles":["supervisor"],"endpoint":null,"endpoints":[],"phone_number":"+358401234569","pools":[],"password_set":true}]}`)
 		if strings.Contains(w.Body.String(), "$2") {
 			t.Errorf("answer holds a password hash: %s", w.Body)
 		}
@@ -50,10 +50,29 @@ func TestAdminUser_Put(t *testing.T) {
 			"org": "acme", "roles": []string{"agent"}, "endpoint": "PJSIP/1009",
 		})
 		wantStatus(t, w, http.StatusOK)
-		wantJSON(t, w, `{"id":"dave","org":"acme","name":"dave","roles":["agent"],"endpoint":"PJSIP/1009",
+		wantJSON(t, w, `{"id":"dave","org":"acme","name":"dave","roles":["agent"],"endpoint":"PJSIP/1009","endpoints":[],
 			"phone_number":null,"pools":[],"password_set":false}`)
 		if u := e.store.users["dave"]; u.Org != "acme" || u.Endpoint != "PJSIP/1009" || u.PasswordHash != "" {
 			t.Errorf("stored %+v", u)
+		}
+	})
+	t.Run("Endpoints", func(t *testing.T) {
+		// Several phones of one agent, or none (then the agent leg's
+		// EARSHOT_AGENT variable binds them).
+		e := newEnv(t)
+		w := e.do("PUT", "/api/v1/admin/users/dave", adminToken, map[string]any{
+			"org": "acme", "roles": []string{"agent"}, "endpoints": []string{"PJSIP/1009", "PJSIP/1009-soft"},
+		})
+		wantStatus(t, w, http.StatusOK)
+		wantJSON(t, w, `{"id":"dave","org":"acme","name":"dave","roles":["agent"],"endpoint":null,"endpoints":["PJSIP/1009","PJSIP/1009-soft"],
+			"phone_number":null,"pools":[],"password_set":false}`)
+		if u := e.store.users["dave"]; u.Endpoint != "" || !slices.Equal(u.Endpoints, []string{"PJSIP/1009", "PJSIP/1009-soft"}) {
+			t.Errorf("stored %+v", u)
+		}
+		w = e.do("PUT", "/api/v1/admin/users/dave", adminToken, map[string]any{"org": "acme", "roles": []string{"agent"}})
+		wantStatus(t, w, http.StatusOK)
+		if u := e.store.users["dave"]; len(u.AgentEndpoints()) != 0 {
+			t.Errorf("stored %+v, want no endpoints", u)
 		}
 	})
 	t.Run("Supervisor", func(t *testing.T) {
@@ -63,7 +82,7 @@ func TestAdminUser_Put(t *testing.T) {
 			"phone_number": "040 111 2233", "pools": []string{"sales"}, "password": "hunter2",
 		})
 		wantStatus(t, w, http.StatusOK)
-		wantJSON(t, w, `{"id":"vera","org":"acme","name":"Vera","roles":["supervisor","agent"],"endpoint":"Local/vera@phones",
+		wantJSON(t, w, `{"id":"vera","org":"acme","name":"Vera","roles":["supervisor","agent"],"endpoint":"Local/vera@phones","endpoints":[],
 			"phone_number":"+358401112233","pools":["sales"],"password_set":true}`)
 		hash := e.store.users["vera"].PasswordHash
 		if bcrypt.CompareHashAndPassword([]byte(hash), []byte("hunter2")) != nil {
@@ -115,7 +134,17 @@ func TestAdminUser_Put(t *testing.T) {
 		{"ErrNoRoles", "dave", agent(func(b map[string]any) { b["roles"] = []string{}; delete(b, "endpoint") }), 422, []string{"roles"}, "at least one"},
 		{"ErrUnknownRole", "dave", agent(func(b map[string]any) { b["roles"] = []string{"agent", "admin"} }), 422, []string{"roles"}, `"admin" is not one of`},
 		{"ErrRoleTwice", "dave", agent(func(b map[string]any) { b["roles"] = []string{"agent", "agent"} }), 422, []string{"roles"}, "listed twice"},
-		{"ErrAgentWithoutEndpoint", "dave", agent(func(b map[string]any) { delete(b, "endpoint") }), 422, []string{"endpoint"}, "required for an agent"},
+		{"ErrEndpointAndEndpoints", "dave", agent(func(b map[string]any) { b["endpoints"] = []string{"PJSIP/1010"} }), 422, []string{"endpoints"}, "not both"},
+		{"ErrEndpointsTwice", "dave", agent(func(b map[string]any) { delete(b, "endpoint"); b["endpoints"] = []string{"PJSIP/1010", "pjsip/1010"} }), 422, []string{"endpoints"}, `"pjsip/1010" is listed twice`},
+		{"ErrEndpointsForm", "dave", agent(func(b map[string]any) { delete(b, "endpoint"); b["endpoints"] = []string{"PJSIP/1010", "1011"} }), 422, []string{"endpoints"}, `"1011" is not of the form TECH/resource`},
+		{"ErrEndpointsTooMany", "dave", agent(func(b map[string]any) {
+			delete(b, "endpoint")
+			b["endpoints"] = strings.Split(strings.Repeat("PJSIP/x,", 1000), ",")
+		}), 422, []string{"endpoints"}, "lists 1001 endpoints; at most 32"},
+		{"ErrEndpointsNotAgent", "dave", agent(func(b map[string]any) {
+			delete(b, "endpoint")
+			b["roles"], b["endpoints"] = []string{"supervisor"}, []string{"PJSIP/1010"}
+		}), 422, []string{"endpoints"}, "not an agent"},
 		{"ErrEndpointForm", "dave", agent(func(b map[string]any) { b["endpoint"] = "1009" }), 422, []string{"endpoint"}, "TECH/resource"},
 		{"ErrEndpointLocal", "dave", agent(func(b map[string]any) { b["endpoint"] = "Local/dave" }), 422, []string{"endpoint"}, "without a context"},
 		{"ErrEndpointNotAgent", "dave", agent(func(b map[string]any) { b["roles"] = []string{"supervisor"} }), 422, []string{"endpoint"}, "not an agent"},
@@ -133,6 +162,7 @@ func TestAdminUser_Put(t *testing.T) {
 		{"ErrLongID", strings.Repeat("d", 129), agent(func(map[string]any) {}), 400, []string{"user"}, "longer than 128"},
 		{"ErrPhoneTaken", "dave", agent(func(b map[string]any) { b["phone_number"] = "+358 40 123 4567" }), 409, nil, "registered to user sara"},
 		{"ErrEndpointTaken", "dave", agent(func(b map[string]any) { b["endpoint"] = "PJSIP/1001" }), 409, nil, "bound to user alice"},
+		{"ErrEndpointsTaken", "dave", agent(func(b map[string]any) { delete(b, "endpoint"); b["endpoints"] = []string{"PJSIP/1010", "PJSIP/1001"} }), 409, nil, "bound to user alice"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -236,8 +236,11 @@ func (f *fakeStore) PutUser(_ context.Context, u earshot.User) error {
 		case o.ID == u.ID:
 		case u.PhoneNumber != "" && o.PhoneNumber == u.PhoneNumber:
 			return earshot.Errorf(earshot.ECONFLICT, "phone number %s is already registered to user %s", u.PhoneNumber, o.ID)
-		case u.Endpoint != "" && o.Endpoint == u.Endpoint:
-			return earshot.Errorf(earshot.ECONFLICT, "endpoint %s is already bound to user %s", u.Endpoint, o.ID)
+		}
+		for _, ep := range u.AgentEndpoints() {
+			if o.ID != u.ID && slices.Contains(o.AgentEndpoints(), ep) {
+				return earshot.Errorf(earshot.ECONFLICT, "endpoint %s is already bound to user %s", ep, o.ID)
+			}
 		}
 	}
 	u.Roles, u.Pools = slices.Clone(u.Roles), slices.Clone(u.Pools)

@@ -65,9 +65,11 @@ func schemas() map[string]any {
 			"entries": array(ref("AuditEntry")), "next_before": describeSchema(nullable(integer()), "before= of the next page; null on the last"),
 		}),
 		"Role": map[string]any{"type": "string", "enum": []string{"supervisor", "agent"}},
-		"AdminUser": object([]string{"id", "org", "name", "roles", "endpoint", "phone_number", "pools", "password_set"}, map[string]any{
+		"AdminUser": object([]string{"id", "org", "name", "roles", "endpoint", "endpoints", "phone_number", "pools", "password_set"}, map[string]any{
 			"id": str(), "org": str(), "name": str(), "roles": array(ref("Role")),
-			"endpoint": nullable(str()), "phone_number": nullable(str()),
+			"endpoint":  describeSchema(nullable(str()), "the agent's endpoint when given as one; null when endpoints lists them"),
+			"endpoints": describeSchema(array(str()), "the agent's endpoints when given as a list; empty otherwise"),
+			"phone_number": nullable(str()),
 			"pools":        describeSchema(array(str()), "the supervising scope; empty means every pool of the organization"),
 			"password_set": describeSchema(boolean(), "whether the user has a password (the hash is never shown)"),
 		}),
@@ -76,8 +78,10 @@ func schemas() map[string]any {
 			"org":   describeSchema(str(), "an existing organization"),
 			"name":  describeSchema(str(), "defaults to the id"),
 			"roles": map[string]any{"type": "array", "items": ref("Role"), "minItems": 1, "uniqueItems": true},
-			"endpoint": describeSchema(str(), "TECH/resource, e.g. PJSIP/1001 or Local/alice@phones; "+
-				"required for agents, refused for others"),
+			"endpoint": describeSchema(str(), "TECH/resource, e.g. PJSIP/1001 or Local/alice@phones: the agent's phone; "+
+				"refused for others. An agent without endpoints is found only by the EARSHOT_AGENT variable of the agent leg"),
+			"endpoints": describeSchema(array(str()),
+				"instead of endpoint: several phones of one agent (desk phone, softphone, headset app), at most 32"),
 			"phone_number": describeSchema(nullable(str()), "any usual notation, stored in E.164; "+
 				`left out or null keeps the stored number (the supervisor's own setting, R9), "" clears it`),
 			"pools": describeSchema(array(str()), "supervisors only: pools of the organization they may supervise on; "+
@@ -106,7 +110,7 @@ func schemas() map[string]any {
 			"users": array(closed([]string{"id", "org", "roles"}, map[string]any{
 				"id": str(), "org": str(), "name": str(), "roles": array(ref("Role")),
 				"password": str(), "password_hash": describeSchema(str(), "bcrypt or argon2id; instead of password"),
-				"phone_number": str(), "endpoint": str(), "pools": array(str()),
+				"phone_number": str(), "endpoint": str(), "endpoints": array(str()), "pools": array(str()),
 			})),
 			"pools": array(closed([]string{"id", "org"}, map[string]any{
 				"id": str(), "org": str(), "name": str(), "number": str(), "members": array(str()),

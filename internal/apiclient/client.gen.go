@@ -186,10 +186,14 @@ type AdminPoolRequest struct {
 
 // AdminUser defines model for AdminUser.
 type AdminUser struct {
+	// Endpoint the agent's endpoint when given as one; null when endpoints lists them
 	Endpoint *string `json:"endpoint"`
-	Id       string  `json:"id"`
-	Name     string  `json:"name"`
-	Org      string  `json:"org"`
+
+	// Endpoints the agent's endpoints when given as a list; empty otherwise
+	Endpoints []string `json:"endpoints"`
+	Id        string   `json:"id"`
+	Name      string   `json:"name"`
+	Org       string   `json:"org"`
 
 	// PasswordSet whether the user has a password (the hash is never shown)
 	PasswordSet bool    `json:"password_set"`
@@ -207,8 +211,11 @@ type AdminUserList struct {
 
 // AdminUserRequest defines model for AdminUserRequest.
 type AdminUserRequest struct {
-	// Endpoint TECH/resource, e.g. PJSIP/1001 or Local/alice@phones; required for agents, refused for others
+	// Endpoint TECH/resource, e.g. PJSIP/1001 or Local/alice@phones: the agent's phone; refused for others. An agent without endpoints is found only by the EARSHOT_AGENT variable of the agent leg
 	Endpoint *string `json:"endpoint,omitempty"`
+
+	// Endpoints instead of endpoint: several phones of one agent (desk phone, softphone, headset app), at most 32
+	Endpoints *[]string `json:"endpoints,omitempty"`
 
 	// Name defaults to the id
 	Name *string `json:"name,omitempty"`
@@ -292,11 +299,12 @@ type DirectoryFile struct {
 		Org     string    `json:"org"`
 	} `json:"pools,omitempty"`
 	Users *[]struct {
-		Endpoint *string `json:"endpoint,omitempty"`
-		Id       string  `json:"id"`
-		Name     *string `json:"name,omitempty"`
-		Org      string  `json:"org"`
-		Password *string `json:"password,omitempty"`
+		Endpoint  *string   `json:"endpoint,omitempty"`
+		Endpoints *[]string `json:"endpoints,omitempty"`
+		Id        string    `json:"id"`
+		Name      *string   `json:"name,omitempty"`
+		Org       string    `json:"org"`
+		Password  *string   `json:"password,omitempty"`
 
 		// PasswordHash bcrypt or argon2id; instead of password
 		PasswordHash *string   `json:"password_hash,omitempty"`
