@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3filter"
+
 	"github.com/earshot/earshot"
 	"github.com/earshot/earshot/httpapi"
 	"github.com/earshot/earshot/push"
@@ -248,5 +250,51 @@ func nextEvent(t *testing.T, events <-chan sseEvent, name string) sseEvent {
 		case <-deadline:
 			t.Fatalf("no %s event", name)
 		}
+	}
+}
+
+// The validator reads these console files as opaque bytes, as it does
+// JavaScript and CSS.
+func init() {
+	for _, ctype := range []string{"image/svg+xml", "image/png", "application/manifest+json"} {
+		openapi3filter.RegisterBodyDecoder(ctype, openapi3filter.FileBodyDecoder)
+	}
+}
+
+// The console is installable: the service worker may control / (it lives
+// under /console/), and the manifest and icons have their types.
+func TestConsole_Installable(t *testing.T) {
+	e := newEnv(t)
+	w := e.do("GET", "/console/sw.js", "", nil)
+	wantStatus(t, w, http.StatusOK)
+	if got := w.Header().Get("Service-Worker-Allowed"); got != "/" {
+		t.Errorf("Service-Worker-Allowed %q", got)
+	}
+	for file, ctype := range map[string]string{
+		"manifest.webmanifest": "application/manifest+json", "icon-192.png": "image/png",
+		"icon-512.png": "image/png", "icon.svg": "image/svg+xml", "notify.mjs": "text/javascript; charset=utf-8",
+	} {
+		w := e.do("GET", "/console/"+file, "", nil)
+		wantStatus(t, w, http.StatusOK)
+		if got := w.Header().Get("Content-Type"); got != ctype {
+			t.Errorf("%s: Content-Type %q, want %q", file, got, ctype)
+		}
+		if w.Header().Get("Service-Worker-Allowed") != "" {
+			t.Errorf("%s may control /", file)
+		}
+	}
+	var m struct {
+		StartURL string `json:"start_url"`
+		Display  string `json:"display"`
+		Icons    []struct{ Src, Sizes string }
+	}
+	if err := json.Unmarshal(e.do("GET", "/console/manifest.webmanifest", "", nil).Body.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.StartURL != "/" || m.Display != "standalone" || len(m.Icons) < 3 {
+		t.Errorf("manifest %+v", m)
+	}
+	for _, icon := range m.Icons {
+		wantStatus(t, e.do("GET", icon.Src, "", nil), http.StatusOK)
 	}
 }

@@ -8,6 +8,8 @@ export const state = {
   session: null,     // the live session, from the API and the event stream
   ended: null,       // why the last session ended, shown until the next
   offer: null,       // the last Listen offer, while valid
+  statusText: {},    // session id → its mode in the server's words
+  endedText: null,   // the last session's end in the server's words
   stream: null,      // AbortController of the event stream
   onSignedOut: null, // called when the API says the token is no longer good
 };
@@ -35,7 +37,12 @@ export async function call(method, path, body) {
   const headers = {};
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const r = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  let r;
+  try {
+    r = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    throw new ApiError(0, { title: 'Earshot is unreachable: check the connection. The console shows what it can until it is back.' });
+  }
   if (r.status === 401 && state.token) {
     if (state.onSignedOut) state.onSignedOut();
     throw new ApiError(401, { title: 'Signed out' });

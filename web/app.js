@@ -6,13 +6,10 @@ import qrcode from './qrcode.mjs';
 import { API, call, ApiError, state, setToken } from './api.mjs';
 import { names, userName, poolName, learnNames } from './names.mjs';
 import * as alerts from './alerts.mjs';
+import * as device from './device.mjs';
+import { offerOf } from './notify.mjs';
 
 const MODES = ['listen', 'whisper', 'barge'];
-const MODE_TEXT = {
-  listen: 'Listening: neither the agent nor the customer hears you.',
-  whisper: 'Whispering: only the agent hears you.',
-  barge: 'Barging in: the agent and the customer hear you.',
-};
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -70,7 +67,7 @@ function staleNote(data) {
 
 function status(u) {
   return u.on_call
-    ? h('span', { class: 'badge on' }, `On a service call since ${time(u.on_call.since)}`)
+    ? h('span', { class: 'badge on' }, `On a service call since ${time(u.on_call.since)} · `, since(u.on_call.since))
     : h('span', { class: 'badge' }, 'Not on a service call');
 }
 
@@ -134,14 +131,44 @@ async function poolsPage(seq) {
         `${p.agents_on_call} of ${p.agents} agents on service calls`)))));
 }
 
+// since is a call's duration that ticks (the page-wide clock below).
+const since = (iso) => h('span', { class: 'since', 'data-since': iso }, duration(new Date() - new Date(iso)));
+setInterval(() => {
+  for (const el of document.querySelectorAll('[data-since]')) el.textContent = duration(new Date() - new Date(el.dataset.since));
+}, 1000);
+
+const MODE_WORD = { listen: 'listening', whisper: 'whispering', barge: 'barging in' };
+
+// watchers says who already supervises a call, and how: several may, and
+// a colleague's barge should come as no surprise.
+function watchers(onCall) {
+  const sups = onCall.supervisors || [];
+  if (sups.length === 0) return h('span', { class: 'watchers muted' }, 'Nobody supervises this call.');
+  return h('span', { class: 'watchers' }, 'Supervised by ', sups.map((s, i) => [
+    i > 0 ? ', ' : '',
+    h('strong', {}, s.id === state.me ? 'you' : s.name), ` (${MODE_WORD[s.mode] || s.mode})`]).flat(), '.');
+}
+
+// poolTimer re-reads the pool's users while the page is open: colleagues'
+// sessions are not on the caller's event stream.
+let poolTimer = null;
+
 async function poolPage(seq, id) {
   if (!names.pools.has(id)) learnNames({ pools: (await call('GET', '/pools')).pools });
   const data = await call('GET', `/pools/${encodeURIComponent(id)}/users`);
   learnNames({ users: data.users });
-  page(seq, poolName(id), staleNote(data),
+  if (!page(seq, poolName(id), staleNote(data),
     h('ul', { class: 'list', 'aria-label': 'Pool users' }, data.users.map((u) => h('li', { 'data-user': u.id },
-      h('a', { href: `#/users/${encodeURIComponent(u.id)}` }, u.name),
-      h('span', {}, status(u), u.supervised ? h('span', { class: 'muted' }, ' · supervised') : null)))));
+      h('div', { class: 'who' },
+        h('a', { href: `#/users/${encodeURIComponent(u.id)}` }, u.name),
+        u.supervised ? h('span', { class: 'muted' }, ' · on your list') : null,
+        u.on_call
+          ? h('p', { class: 'call' }, h('span', { class: 'badge on' }, 'On a service call · ', since(u.on_call.since)), ' ', watchers(u.on_call))
+          : h('p', { class: 'call' }, h('span', { class: 'badge' }, 'Not on a service call'))),
+      u.on_call ? listenButton(u) : null))))) return;
+  clearTimeout(poolTimer);
+  const hash = location.hash;
+  poolTimer = setTimeout(() => { if (location.hash === hash) refresh(); }, 5000);
 }
 
 async function userPage(seq, id) {
@@ -201,7 +228,7 @@ async function settingsPage(seq) {
   h('p', { id: 'phone-help', class: 'muted' }, 'Earshot recognises you by the number you call the supervising number from. International form (+358…) or your country\'s usual form.'),
   input, err,
   h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save')));
-  page(seq, 'Supervising settings', form);
+  page(seq, 'Supervising settings', form, device.settings(h, notice, () => render()));
 }
 
 // --- the offer panel after Listen ----------------------------------------
@@ -216,7 +243,13 @@ export function showOffer(o) {
   else location.hash = '#/offer';
 }
 
-function offerPage(seq) {
+// offerPage shows the offer in state, or the one a notification's Listen
+// button passes in the address (#/offer/<offer JSON>).
+function offerPage(seq, m) {
+  if (m && m[1]) {
+    try { state.offer = JSON.parse(decodeURIComponent(m[1])); } catch (e) { state.offer = null; }
+    history.replaceState(null, '', '#/offer');
+  }
   const o = state.offer;
   if (!page(seq, o ? `Listen to ${o.agent_name || userName(o.agent)}` : 'Listen offer',
     o ? null : h('p', {}, 'No listen offer. Open a user on a service call and choose Listen.'),
@@ -268,8 +301,9 @@ export function renderSession() {
   clearInterval(sessionTimer);
   const s = state.session;
   if (!s) {
-    box.hidden = !state.ended;
-    box.replaceChildren(state.ended ? h('div', { class: 'row' }, h('strong', {}, 'Supervising ended'), h('span', {}, state.ended)) : '');
+    const ended = state.endedText || state.ended;
+    box.hidden = !ended;
+    box.replaceChildren(ended ? h('div', { class: 'row' }, h('strong', {}, 'Supervising ended'), h('span', {}, ended)) : '');
     return;
   }
   box.hidden = false;
@@ -287,7 +321,8 @@ export function renderSession() {
   box.replaceChildren(h('div', { class: 'row' },
     h('strong', {}, `Supervising ${userName(s.agent)}`),
     h('span', { class: 'muted' }, `${poolName(s.pool)} · `, since),
-    h('span', { class: 'mode', 'data-mode': s.mode }, MODE_TEXT[s.mode] || s.mode),
+    // The mode in the server's words (its status notification), if any.
+    state.statusText[s.id] ? h('span', { class: 'mode', 'data-mode': s.mode }, state.statusText[s.id]) : null,
     h('div', { class: 'modes', role: 'group', 'aria-label': 'Mode' },
       MODES.map(modeButton),
       h('button', {
@@ -378,6 +413,7 @@ function dispatch(chunk) {
     case 'mode_changed':
       state.session = ev;
       state.ended = null;
+      state.endedText = null;
       state.offer = null;
       withNames(ev.agent, ev.pool, renderSession);
       renderOffer();
@@ -386,6 +422,7 @@ function dispatch(chunk) {
     case 'session_ended':
       if (state.session && state.session.id !== ev.id) break;
       state.session = null;
+      state.endedText = null; // the status notification's words follow
       withNames(ev.agent, ev.pool, () => {
         state.ended = `${userName(ev.agent)}: ${ev.reason_text || ev.reason || 'ended'}.`;
         if (!state.session) renderSession();
@@ -400,6 +437,7 @@ function dispatch(chunk) {
       }
       break;
     case 'notification':
+      learnNames({ users: [{ id: ev.data.agent_id, name: ev.data.agent_name }], pools: [{ id: ev.data.pool_id, name: ev.data.pool_name }] });
       alerts.show(ev);
       break;
     case 'call_started':
@@ -424,7 +462,7 @@ const routes = [
   [/^#\/users\/([^/]+)$/, (seq, m) => userPage(seq, decodeURIComponent(m[1]))],
   [/^#\/supervised$/, supervisedPage],
   [/^#\/settings$/, settingsPage],
-  [/^#\/offer$/, offerPage],
+  [/^#\/offer(?:\/(.+))?$/, offerPage],
 ];
 
 async function render() {
@@ -442,11 +480,13 @@ async function render() {
 }
 
 function signOut(message) {
+  device.forget(state.token);
   setToken(null);
   if (state.stream) state.stream.abort();
   state.session = null;
   state.ended = null;
   state.offer = null;
+  state.endedText = null;
   names.users.clear();
   names.pools.clear();
   alerts.clear();
@@ -470,6 +510,7 @@ async function start() {
   $('#nav').hidden = false;
   notice('');
   stream();
+  call('GET', '/me').then((me) => { state.me = me.user.id; }).catch(() => {});
   await loadSession();
   if (!state.token) return;
   if (!location.hash || location.hash === '#/') location.hash = '#/pools';
@@ -483,5 +524,6 @@ document.querySelector('a.skip').addEventListener('click', (ev) => {
 });
 window.addEventListener('hashchange', () => { notice(''); render(); });
 $('#signout').addEventListener('click', () => { signOut(); });
-alerts.init({ h, showOffer, call, notice });
+alerts.init({ h, showOffer, call, notice, renderSession });
+device.init({ open: (hash) => { location.hash = hash; } });
 if (state.token) start(); else signInPage();

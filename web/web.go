@@ -5,8 +5,9 @@ package web
 
 import "embed"
 
-// FS is the console: index.html, its modules, style.css, the icon and
-// qrcode.mjs (vendored).
+// FS is the console: index.html, its modules, the service worker (sw.js),
+// style.css, the icons (icons.sh renders the PNGs), the web app manifest
+// and qrcode.mjs (vendored).
 //
-//go:embed index.html *.js *.mjs style.css icon.svg
+//go:embed index.html *.js *.mjs style.css icon.svg icon-192.png icon-512.png manifest.webmanifest
 var FS embed.FS

@@ -15,10 +15,13 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/serviceworker"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
 
@@ -35,6 +38,7 @@ type browser struct {
 	mu       sync.Mutex
 	requests map[string]bool // "METHOD /path"
 	errors   []consoleError
+	swRegs   map[string]serviceworker.RegistrationID // scope URL → the service worker registration
 }
 
 // consoleError is one error line of the browser console; for a failed
@@ -80,7 +84,7 @@ func newBrowser(t *testing.T, base, shots string) *browser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &browser{t: t, base: u, shots: shots, requests: map[string]bool{}}
+	b := &browser{t: t, base: u, shots: shots, requests: map[string]bool{}, swRegs: map[string]serviceworker.RegistrationID{}}
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithListener(b.listen))
 	t.Cleanup(func() { cancel(); cancelAlloc() })
 	b.ctx = ctx
@@ -88,7 +92,10 @@ func newBrowser(t *testing.T, base, shots string) *browser {
 		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
 			return err
 		}
-		_, err := cdp.Call(ctx, t, log.Enable, cdp.Empty{})
+		if _, err := cdp.Call(ctx, t, log.Enable, cdp.Empty{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, t, serviceworker.Enable, cdp.Empty{})
 		return err
 	}), chromedp.EmulateViewport(1280, 800)); err != nil {
 		t.Fatalf("start chromium: %v", err)
@@ -102,6 +109,12 @@ func (b *browser) listen(ev any) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch ev := ev.(type) {
+	case *serviceworker.EventWorkerRegistrationUpdated:
+		for _, r := range ev.Registrations {
+			if !r.IsDeleted {
+				b.swRegs[r.ScopeURL] = r.RegistrationID
+			}
+		}
 	case *network.EventRequestWillBeSent:
 		if u, err := url.Parse(ev.Request.URL); err == nil && u.Host == b.base.Host {
 			b.requests[ev.Request.Method+" "+u.Path] = true
@@ -186,13 +199,14 @@ func (b *browser) eval(expr string, out any) error {
 	return json.Unmarshal(j, out)
 }
 
-// wait polls expr until it is true (10 s at most).
+// wait polls expr (awaited, so it may be a promise) until it is true
+// (10 s at most).
 func (b *browser) wait(what, expr string) {
 	b.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var ok bool
-		err := b.eval("!!("+expr+")", &ok)
+		err := b.eval("!!(await ("+expr+"))", &ok)
 		if ok {
 			return
 		}
@@ -206,12 +220,24 @@ func (b *browser) wait(what, expr string) {
 var clickSeq int
 
 // click clicks, with the mouse, the element expr finds (waiting for it).
+// A live page may redraw between finding and clicking: then it finds the
+// element again.
 func (b *browser) click(what, expr string) {
 	b.t.Helper()
-	clickSeq++
-	id := fmt.Sprint(clickSeq)
-	b.wait(what, fmt.Sprintf(`(() => { const el = %s; if (el && !el.disabled) el.dataset.click = %q; return el && !el.disabled; })()`, expr, id))
-	b.run("click "+what, chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-click="%s"]`, id)), chromedp.NodeVisible))
+	for attempt := 1; ; attempt++ {
+		clickSeq++
+		id := fmt.Sprint(clickSeq)
+		b.wait(what, fmt.Sprintf(`(() => { const el = %s; if (el && !el.disabled) el.dataset.click = %q; return el && !el.disabled; })()`, expr, id))
+		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+		err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-click="%s"]`, id)), chromedp.NodeVisible))
+		cancel()
+		if err == nil {
+			return
+		}
+		if attempt == 3 {
+			b.fail("click %s: %v", what, err)
+		}
+	}
 }
 
 // fill types text into the input sel, replacing what it held.
@@ -289,4 +315,85 @@ func exceptionText(d *runtime.ExceptionDetails) string {
 		return d.Exception.Description
 	}
 	return fmt.Sprintf("%s at %s:%d", d.Text, d.URL, d.LineNumber)
+}
+
+// grantNotifications answers the page's notification permission prompt
+// with yes, as a user would, through the DevTools protocol.
+func (b *browser) grantNotifications() {
+	b.t.Helper()
+	_, err := chromedp.CallBrowser(b.ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+		Permission: &cdpbrowser.PermissionDescriptor{Name: "notifications"},
+		Setting:    cdpbrowser.PermissionSettingGranted,
+		Origin:     b.base.Scheme + "://" + b.base.Host,
+	})
+	if err != nil {
+		b.t.Fatalf("grant notifications: %v", err)
+	}
+}
+
+// deliverPush hands the service worker a push message, as the push
+// service would (ServiceWorker.deliverPushMessage: no push service needed).
+func (b *browser) deliverPush(data string) {
+	b.t.Helper()
+	b.mu.Lock()
+	id, ok := b.swRegs[b.base.String()+"/"]
+	b.mu.Unlock()
+	if !ok {
+		b.t.Fatalf("no service worker registration for %s/ (have %v)", b.base, b.swRegs)
+	}
+	_, err := chromedp.Call(b.ctx, serviceworker.DeliverPushMessage, serviceworker.DeliverPushMessageParams{
+		Origin: b.base.Scheme + "://" + b.base.Host, RegistrationID: id, Data: data,
+	})
+	if err != nil {
+		b.t.Fatalf("deliver push: %v", err)
+	}
+}
+
+// inServiceWorker evaluates expr in the console's service worker (a
+// promise is awaited) and decodes its value into out.
+func (b *browser) inServiceWorker(expr string, out any) {
+	b.t.Helper()
+	// An idle worker stops; a message from the page starts it again.
+	b.eval(`navigator.serviceWorker.ready.then((r) => { r.active.postMessage({ type: 'wake' }); return true; })`, nil)
+	var targets []*target.Info
+	var seen []string
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		var err error
+		if targets, err = chromedp.Targets(b.ctx); err != nil {
+			b.t.Fatal(err)
+		}
+		seen = seen[:0]
+		found := false
+		for _, tg := range targets {
+			seen = append(seen, tg.Type+" "+tg.URL)
+			found = found || tg.Type == "service_worker"
+		}
+		if found || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, tg := range targets {
+		if tg.Type != "service_worker" || !strings.HasPrefix(tg.URL, b.base.String()+"/console/sw.js") {
+			continue
+		}
+		// Detach, not close, afterwards: closing the target would stop
+		// the worker before what the expression started is done.
+		ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithTargetID(tg.TargetID), chromedp.WithDetachOnCancel())
+		defer cancel()
+		tctx, tcancel := context.WithTimeout(ctx, 10*time.Second)
+		defer tcancel()
+		v, err := chromedp.Run(tctx, chromedp.Evaluate[any]("(async () => ("+expr+"))()", chromedp.EvalAwaitPromise))
+		if err != nil {
+			b.fail("in the service worker: %s: %v", expr, err)
+		}
+		if out != nil {
+			j, _ := json.Marshal(v)
+			if err := json.Unmarshal(j, out); err != nil {
+				b.t.Fatal(err)
+			}
+		}
+		return
+	}
+	b.fail("no service worker target for %s among %q", b.base, seen)
 }

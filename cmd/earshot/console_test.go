@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"regexp"
 	"strings"
@@ -55,6 +56,10 @@ func TestConsole(t *testing.T) {
 	b.wait("the pools page", `heading('Service pools')`)
 	b.wait("the menu once signed in", `link('Supervised users') && button('Sign out')`)
 	b.shot("pools")
+	// The user allows notifications (the prompt answered through the
+	// DevTools protocol); the service worker takes over the page.
+	b.grantNotifications()
+	b.wait("the service worker", `navigator.serviceWorker.ready.then((r) => !!r.active && !!navigator.serviceWorker.controller)`)
 
 	// A pool's users; alice's call appears live, without a reload.
 	b.click("the Sales pool", `link('Sales')`)
@@ -68,6 +73,7 @@ func TestConsole(t *testing.T) {
 
 	// Listen: the supervising number, a tel: link, a countdown and a QR code.
 	b.click("Alice Agent", `link('Alice Agent')`)
+	b.wait("alice's page", `heading('Alice Agent')`)
 	b.click("Listen to Alice Agent", `button('Listen to Alice Agent')`)
 	offer := `document.querySelector('section[aria-label="Listen offer"]')`
 	b.wait("the offer", offer)
@@ -100,6 +106,24 @@ func TestConsole(t *testing.T) {
 	b.wait("barge mode", `button('Barge', '#session').getAttribute('aria-pressed') === 'true'`)
 	t.Logf("a mode change made elsewhere showed on the page after %s", time.Since(t0).Round(time.Millisecond))
 
+	// The pool users view: alice's call with its ticking duration, who
+	// supervises it and how, and Listen one click away.
+	b.click("Pools", `link('Pools')`)
+	b.click("the Sales pool", `link('Sales')`)
+	alice := `text('li[data-user="alice"]')`
+	b.wait("who supervises alice's call", alice+`.includes('Supervised by you (barging in).')`)
+	b.wait("Listen in the list", `button('Listen to Alice Agent', 'li[data-user="alice"]')`)
+	var d1, d2 string
+	b.eval(`document.querySelector('li[data-user="alice"] .since').textContent`, &d1)
+	time.Sleep(2100 * time.Millisecond)
+	b.eval(`document.querySelector('li[data-user="alice"] .since').textContent`, &d2)
+	if d1 == d2 || !regexp.MustCompile(`^[0-9]+:[0-9]{2}$`).MatchString(d2) {
+		t.Errorf("call duration %q then %q: not ticking", d1, d2)
+	}
+	b.shot("pool-live")
+	b.click("Alice Agent", `link('Alice Agent')`)
+	b.wait("alice's page", `heading('Alice Agent')`)
+
 	// Supervise / Stop supervising, and the supervised-users list.
 	b.click("Supervise", `button('Supervise')`)
 	b.wait("Stop supervising", `button('Stop supervising')`)
@@ -114,6 +138,92 @@ func TestConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.shot("ended")
+
+	// The first call ends. Whisper from the page: the agent heard the
+	// supervisor, the customer did not.
+	if err := call.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ra, _ := call.Recording(ctx, "alice")
+	rc, _ := call.Recording(ctx, "customer")
+	iv := func(r *phones.Heard) audio.Interval {
+		return r.Between(whisperFrom.Add(250*time.Millisecond), whisperTo.Add(-50*time.Millisecond))
+	}
+	audio.AssertHears(t, ra.Recording, "agent (whisper from the console)", phones.SupervisorHz, iv(ra))
+	audio.AssertNotHears(t, rc.Recording, "customer (whisper from the console)", phones.SupervisorHz, iv(rc))
+
+	// Alice is on sara's list now: her next call brings the offer (R8) as
+	// a notice on the page and a system notification, in the server's
+	// words, both with Listen.
+	const notifications = `navigator.serviceWorker.ready.then((r) => r.getNotifications())`
+	b.eval(notifications+`.then((ns) => { ns.forEach((n) => n.close()); return true; })`, nil)
+	call2, err := e.h.Service(ctx, phones.ServiceOpts{Pool: "sales", Agent: "alice", Via: phones.ViaQueue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notice := `document.querySelector('#alerts section[data-type="listen_offer"]')`
+	b.wait("the offer notice", notice+` && `+notice+`.innerText.includes('Alice Agent is on a service call') && `+notice+`.innerText.includes('Sales')`)
+	b.wait("the system notification", notifications+`.then((ns) => ns.some((n) => n.title === 'Alice Agent is on a service call' &&
+		n.body.startsWith('Sales') && n.actions.length === 1 && n.actions[0].action === 'listen' && n.actions[0].title === 'Listen'))`)
+	b.shot("notification")
+
+	// Listen from the notice: the offer, with number, link, countdown, QR.
+	b.click("the notice's Listen", `button('Listen: Alice Agent', '#alerts')`)
+	b.wait("the offer page", `heading('Listen to Alice Agent')`)
+	b.wait("the offer", offer+` && `+offer+`.querySelector('a[href^="tel:+"]') && `+offer+`.querySelector('[role=img] svg') && /^[0-9]+:[0-9]{2}$/.test(`+offer+`.querySelector('.countdown').textContent)`)
+	sup2, err := e.h.Supervisor(ctx, phones.SupervisorOpts{Name: "sara", Number: "+358401234567", App: e.app})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.wait("listen mode", `button('Listen', '#session') && button('Listen', '#session').getAttribute('aria-pressed') === 'true'`)
+	b.wait("the mode in the server's words", `text('#session').includes('Listening. Neither the agent nor the customer hears you.')`)
+
+	// The same status as a Web Push message, delivered to the service
+	// worker (no push service needed): it shows the notification with the
+	// other modes as buttons.
+	statusNote := notifications + `.then((ns) => ns.find((n) => n.data && n.data.type === 'supervising_status' && n.data.data.mode === 'listen'))`
+	b.wait("the status notification", statusNote)
+	var payload map[string]any
+	if err := b.eval(statusNote+`.then((n) => n.data)`, &payload); err != nil {
+		t.Fatal(err)
+	}
+	b.eval(notifications+`.then((ns) => { ns.forEach((n) => n.close()); return true; })`, nil)
+	pj, _ := json.Marshal(payload)
+	b.deliverPush(string(pj))
+	b.wait("the pushed notification", notifications+`.then((ns) => ns.some((n) => n.title === 'Supervising Alice Agent: listen' &&
+		n.actions.map((a) => a.title).join() === 'Whisper,Barge'))`)
+
+	// Its Whisper button: a click on a system notification cannot be made
+	// over the DevTools protocol, so the test dispatches the very event
+	// the browser would (notificationclick, action whisper) to the
+	// worker's own listener, which switches the mode with the sign-in the
+	// console handed over.
+	var dispatched bool
+	b.inServiceWorker(`self.registration.getNotifications().then((ns) => {
+		const n = ns.find((n) => n.data && n.data.type === 'supervising_status');
+		if (!n) return false;
+		self.dispatchEvent(new NotificationEvent('notificationclick', { notification: n, action: 'whisper' }));
+		return true;
+	})`, &dispatched)
+	if !dispatched {
+		t.Fatal("no status notification in the service worker")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for e.waitSessions(tok, 1).Sessions[0].Mode != "whisper" {
+		if time.Now().After(deadline) {
+			t.Fatal("the notification's Whisper did not change the mode on the server")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.wait("whisper mode on the page", `button('Whisper', '#session').getAttribute('aria-pressed') === 'true'`)
+	b.click("Hang up", `button('Hang up', '#session')`)
+	b.wait("the end", `text('#session').includes('Alice Agent: you hung up.')`)
+	if err := sup2.WaitGone(ctx, sup2.SupervisorLeg); err != nil {
+		t.Fatal(err)
+	}
+	if err := call2.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
 
 	// Settings: an invalid number is refused with a clear message.
 	b.click("Settings", `link('Settings')`)
@@ -141,18 +251,6 @@ func TestConsole(t *testing.T) {
 	b.wait("the expired notice", `text('#notice').includes('expired')`)
 	b.wait("the sign-in form", `visible(document.querySelector('#username'))`)
 
-	if err := call.Hangup(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// Whisper from the page: the agent heard the supervisor, the customer did not.
-	ra, _ := call.Recording(ctx, "alice")
-	rc, _ := call.Recording(ctx, "customer")
-	iv := func(r *phones.Heard) audio.Interval {
-		return r.Between(whisperFrom.Add(250*time.Millisecond), whisperTo.Add(-50*time.Millisecond))
-	}
-	audio.AssertHears(t, ra.Recording, "agent (whisper from the console)", phones.SupervisorHz, iv(ra))
-	audio.AssertNotHears(t, rc.Recording, "customer (whisper from the console)", phones.SupervisorHz, iv(rc))
-
 	// Only documented routes; no console error but the failures the test
 	// provoked (a wrong password, an invalid number, an expired token).
 	documented := documentedRoutes(t, e)
@@ -170,6 +268,7 @@ func TestConsole(t *testing.T) {
 		"/api/v1/supervising/settings": {422},
 		"/api/v1/supervising/sessions": {401},
 		"/api/v1/events":               {401},
+		"/api/v1/me":                   {401},
 	})
 }
 
