@@ -39,6 +39,9 @@ type browser struct {
 	requests map[string]bool // "METHOD /path"
 	errors   []consoleError
 	swRegs   map[string]serviceworker.RegistrationID // scope URL → the service worker registration
+	// offline is set once the test takes the server away: the browser's
+	// own messages about failed loads are then expected.
+	offline bool
 }
 
 // consoleError is one error line of the browser console; for a failed
@@ -120,7 +123,7 @@ func (b *browser) listen(ev any) {
 			b.requests[ev.Request.Method+" "+u.Path] = true
 		}
 	case *log.EventEntryAdded:
-		if ev.Entry.Level != log.EntryLevelError {
+		if ev.Entry.Level != log.EntryLevelError || b.offline {
 			return
 		}
 		e := consoleError{text: fmt.Sprintf("%s: %s (%s)", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL)}
@@ -270,6 +273,13 @@ func (b *browser) shot(name string) {
 		}
 		b.t.Logf("screenshot %s", file)
 	}
+}
+
+// goOffline marks the server as gone from here on (see offline).
+func (b *browser) goOffline() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.offline = true
 }
 
 // Requests returns the distinct requests made so far, sorted.

@@ -251,10 +251,23 @@ func TestConsole(t *testing.T) {
 	b.wait("the expired notice", `text('#notice').includes('expired')`)
 	b.wait("the sign-in form", `visible(document.querySelector('#username'))`)
 
+	// Earshot becomes unreachable: the installed console still opens (the
+	// service worker's copy of the shell) and says what is wrong.
+	signedIn, _ := e.login("sara")
+	b.eval(`sessionStorage.setItem('earshot.token', `+jsonString(signedIn)+`)`, nil)
+	requests := b.Requests() // made while the server was there
+	documented := documentedRoutes(t, e)
+	b.goOffline()
+	e.api.Listener.Close()
+	e.api.CloseClientConnections()
+	b.run("reload offline", chromedp.Reload())
+	b.wait("the console's shell", `visible(document.querySelector('#main'))`)
+	b.wait("the unreachable notice", `text('#notice').includes('Earshot is unreachable')`)
+	b.wait("live updates stopped", `text('#connection').includes('Live updates stopped')`)
+	b.shot("offline")
+
 	// Only documented routes; no console error but the failures the test
 	// provoked (a wrong password, an invalid number, an expired token).
-	documented := documentedRoutes(t, e)
-	requests := b.Requests()
 	if len(requests) < 8 {
 		t.Errorf("only %d distinct requests recorded: %v", len(requests), requests)
 	}
