@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -144,4 +145,42 @@ func TestDB_WebPushSubscriptions(t *testing.T) {
 			t.Fatalf("sara has %d, oldest %s", len(subs), subs[0].Endpoint)
 		}
 	})
+}
+
+// Subscribing from many browsers at once keeps the bound, and the same
+// endpoint from two users at once ends up with exactly one of them.
+func TestDB_WebPushSubscriptions_Racing(t *testing.T) {
+	ctx := context.Background()
+	db := MustImport(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := range 30 {
+		wg.Go(func() {
+			_, err := db.PutWebPushSubscription(ctx, store.WebPushSubscription{User: "sara", Endpoint: fmt.Sprintf("https://push.example/r%02d", i), P256dh: "p", Auth: "a"})
+			errs <- err
+		})
+	}
+	for _, user := range []string{"sara", "gina"} {
+		wg.Go(func() {
+			_, err := db.PutWebPushSubscription(ctx, store.WebPushSubscription{User: user, Endpoint: "https://push.example/contested", P256dh: "p", Auth: "a"})
+			if err != nil && !errors.Is(err, store.ErrEndpointTaken) {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, err)
+	}
+	subs, err := db.WebPushSubscriptions(ctx, "sara")
+	must(t, err)
+	if len(subs) > store.MaxWebPushPerUser {
+		t.Fatalf("sara has %d subscriptions, more than %d", len(subs), store.MaxWebPushPerUser)
+	}
+	s, ok, err := db.WebPushSubscription(ctx, "https://push.example/contested")
+	must(t, err)
+	if ok && s.User != "sara" && s.User != "gina" {
+		t.Fatalf("contested endpoint belongs to %q", s.User)
+	}
 }
