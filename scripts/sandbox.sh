@@ -24,6 +24,9 @@ ari_password=${EARSHOT_SANDBOX_ARI_PASSWORD:-earshot-sandbox}
 suite=sid
 mirror=${EARSHOT_SANDBOX_MIRROR:-http://deb.debian.org/debian}
 packages="asterisk asterisk-modules asterisk-core-sounds-en-gsm"
+# SIP phones for the tests (internal/phones/sip.go). A chroot provisioned
+# before they were added gets them at start (add_packages).
+phone_packages="baresip-core"
 
 die() { echo "sandbox: $*" >&2; exit 1; }
 log() { echo "sandbox: $*" >&2; }
@@ -74,7 +77,7 @@ provision() {
   {
     chroot "$tmp" apt-get -o Acquire::Check-Valid-Until=false update &&
     chroot "$tmp" env DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Check-Valid-Until=false \
-      install -y --no-install-recommends $packages
+      install -y --no-install-recommends $packages $phone_packages
   } >"$cache/apt-chroot.log" 2>&1 || ok=0
   unmount_all "$tmp"
   [ $ok = 1 ] || die "installing $packages in the chroot failed; see $cache/apt-chroot.log"
@@ -85,6 +88,21 @@ provision() {
   chroot "$tmp" asterisk -V >"$tmp/.earshot-ready"
   mv "$tmp" "$root"
   log "provisioned $(cat "$marker") in $((SECONDS - started)) s"
+}
+
+# add_packages installs into a provisioned chroot what provisioning
+# installs today but did not when the chroot was built.
+add_packages() {
+  [ -x "$root/usr/bin/baresip" ] && return 0
+  log "installing $phone_packages into the sandbox"
+  local ok=1
+  [ -n "$(mounted_under "$root/proc")" ] || mount -t proc proc "$root/proc"
+  {
+    chroot "$root" apt-get -o Acquire::Check-Valid-Until=false update &&
+    chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Check-Valid-Until=false \
+      install -y --no-install-recommends $phone_packages
+  } >"$cache/apt-chroot.log" 2>&1 || ok=0
+  [ $ok = 1 ] || die "installing $phone_packages in the chroot failed; see $cache/apt-chroot.log"
 }
 
 running_pid() {
@@ -147,6 +165,7 @@ start() {
   if curl -s -o /dev/null "http://127.0.0.1:$ari_port/"; then
     die "127.0.0.1:$ari_port is already in use (another sandbox? stop it, or set EARSHOT_SANDBOX_ARI_PORT)"
   fi
+  add_packages
   install_config
   [ -n "$(mounted_under "$root/proc")" ] || mount -t proc proc "$root/proc"
   # -f keeps it in the foreground of this background job, so $! is its pid.
@@ -200,6 +219,7 @@ export EARSHOT_ARI_PASSWORD=$ari_password
 export EARSHOT_SANDBOX_ROOT=$root
 export EARSHOT_SANDBOX_SCRIPT=$top/scripts/sandbox.sh
 export EARSHOT_SANDBOX_PIDFILE=$pidfile
+export EARSHOT_SANDBOX_SIP=127.0.0.1:$((ari_port - 8088 + 5060))
 EOF
 }
 
