@@ -42,11 +42,13 @@ func Errorf(code, format string, args ...any) *Error {
 // ErrorCode returns the code of the first *Error in err's chain, or
 // EINTERNAL for any other non-nil error.
 func ErrorCode(err error) string {
-	var e *Error
-	switch {
-	case err == nil:
+	if err == nil {
+		// Before e is declared: errors.As makes it escape, and the
+		// API asks this of every successful read too.
 		return ""
-	case errors.As(err, &e):
+	}
+	var e *Error
+	if errors.As(err, &e) {
 		return e.Code
 	}
 	return EINTERNAL

@@ -52,7 +52,7 @@ func (db *DB) Record(ctx context.Context, e earshot.AuditEntry) error {
 	}
 	// Batch may run the function again after another one in the batch
 	// failed; it only touches the transaction, so that is safe.
-	err := db.bolt.Batch(func(tx *bolt.Tx) error {
+	err := db.batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAudit)
 		seq, err := b.NextSequence()
 		if err != nil {

@@ -37,6 +37,9 @@ type DB struct {
 	bolt *bolt.DB
 	path string
 	now  func() time.Time
+	// records keeps decoded users, pools and organizations (cache.go);
+	// every write goes through update or batch, which tell it.
+	records records
 }
 
 var (
@@ -174,17 +177,30 @@ func (db *DB) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 }
 
 // update runs fn in a read-write transaction, unless ctx is already done.
-// A ctx that ends while fn runs rolls the transaction back.
+// A ctx that ends while fn runs rolls the transaction back. Every write
+// of the store goes through update or batch, which tell db.records
+// (cache.go) when it begins and when it has committed.
 func (db *DB) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	db.records.beginWrite()
+	defer db.records.endWrite()
 	return db.bolt.Update(func(tx *bolt.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
 		return ctx.Err()
 	})
+}
+
+// batch runs fn in a read-write transaction that bbolt may share with
+// other concurrent batch calls (one sync for all); fn may run more than
+// once, after another fn in the batch failed.
+func (db *DB) batch(fn func(tx *bolt.Tx) error) error {
+	db.records.beginWrite()
+	defer db.records.endWrite()
+	return db.bolt.Batch(fn)
 }
 
 // Bucket names; see doc.go for what each holds.

@@ -33,28 +33,20 @@ var knownFeatures = []string{earshot.FeatureSupervising}
 
 // Org returns the organization with the id. It returns ErrOrgNotFound.
 func (db *DB) Org(ctx context.Context, id string) (earshot.Organization, error) {
-	var o earshot.Organization
-	err := db.view(ctx, func(tx *bolt.Tx) (err error) {
-		o, err = getOrg(tx, id)
-		return err
-	})
+	o, err := cachedRead(ctx, db, cachedOrg, id, getOrg)
 	if err != nil {
 		return earshot.Organization{}, fmt.Errorf("get org %s: %w", id, err)
 	}
-	return o, nil
+	return cloneOrg(o), nil
 }
 
 // User returns the user with the id. It returns ErrUserNotFound.
 func (db *DB) User(ctx context.Context, id string) (earshot.User, error) {
-	var u userRecord
-	err := db.view(ctx, func(tx *bolt.Tx) (err error) {
-		u, err = getUser(tx, id)
-		return err
-	})
+	u, err := cachedRead(ctx, db, cachedUser, id, getUser)
 	if err != nil {
 		return earshot.User{}, fmt.Errorf("get user %s: %w", id, err)
 	}
-	return earshot.User(u), nil
+	return cloneUser(u), nil
 }
 
 // UserByPhone returns the user registered with the E.164 number (R9). It
@@ -96,15 +88,11 @@ func (db *DB) userBy(ctx context.Context, index []byte, key string) (earshot.Use
 
 // Pool returns the pool with the id. It returns ErrPoolNotFound.
 func (db *DB) Pool(ctx context.Context, id string) (earshot.Pool, error) {
-	var p earshot.Pool
-	err := db.view(ctx, func(tx *bolt.Tx) (err error) {
-		p, err = getPool(tx, id)
-		return err
-	})
+	p, err := cachedRead(ctx, db, cachedPool, id, getPool)
 	if err != nil {
 		return earshot.Pool{}, fmt.Errorf("get pool %s: %w", id, err)
 	}
-	return p, nil
+	return clonePool(p), nil
 }
 
 // Orgs returns every organization, sorted by id.

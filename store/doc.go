@@ -30,8 +30,9 @@
 //	imported            kind ("org", "user", "pool"), NUL, id → the entry as the directory file last gave it
 //	token_versions      user id → 8-byte big-endian sign-in token version (†)
 //	revoked_tokens      user id, NUL, token id → 8-byte big-endian expiry, Unix s (†)
+//	webpush_subscriptions  endpoint URL → WebPushSubscription (†; webpush.go)
 //
-// (†) Made on first write, like meta/token_key, and read as empty while
+// (†) Made on first write, like meta/token_key and meta/vapid_keys, and read as empty while
 // missing: they need no migration.
 //
 // Indexes are buckets of their own, maintained in the same transaction as
@@ -58,6 +59,12 @@
 //
 // Values handed out are decoded copies. bbolt's byte slices are valid only
 // inside their transaction; nothing here keeps one past it.
+//
+// User, Pool and Org answer from decoded records kept in memory (cache.go),
+// since the API reads them on every request. Every write empties them
+// before it begins and after it commits, nothing is kept while a write is
+// under way, and a read keeps what it read only if no write began
+// meanwhile: a read never returns what a write that has returned changed.
 //
 // # The directory file and the API
 //

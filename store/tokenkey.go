@@ -18,7 +18,7 @@ const TokenKeySize = 32
 // operator managing one more secret; a backup carries it along.
 func (db *DB) TokenKey(ctx context.Context) ([]byte, error) {
 	var key []byte
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(ctx, func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if v := meta.Get(keyTokenKey); len(v) == TokenKeySize {
 			key = append([]byte(nil), v...)
