@@ -246,10 +246,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok {
 			return unauthorized(bearerChallenge, "sign in and send the token as Authorization: Bearer <token>")
 		}
-		cl := &claims{}
-		_, err := jwt.ParseWithClaims(raw, cl, func(*jwt.Token) (any, error) { return s.cfg.TokenKey, nil },
-			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithIssuer(tokenIssuer),
-			jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(s.cfg.Now))
+		cl, err := s.tokens.check(raw)
 		if err != nil {
 			return unauthorized(invalidToken, "the token is invalid or expired; sign in again")
 		}

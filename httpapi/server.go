@@ -198,6 +198,7 @@ type Server struct {
 	dummyHash     string        // checked for unknown users (newDummyHash)
 	checkFloor    time.Duration // the least a password check takes (checkFloor)
 	verified      atomic.Uint64 // password checks done, for tests
+	tokens        *verifiedTokens // sign-in tokens already checked (tokens.go)
 	streamSet     *streamSet
 
 	// streams ends open event streams at shutdown; http.Server.Shutdown
@@ -257,6 +258,7 @@ func New(cfg Config) (*Server, error) {
 		logins: newLimiter(loginWindow), operatorFails: newLimiter(loginWindow),
 		checks:    newGate(max(2, runtime.GOMAXPROCS(0)), passwordWaiters, passwordWait),
 		dummyHash: dummy, checkFloor: checkFloor(dummy), streamSet: newStreamSet(maxStreamsPerUser),
+		tokens: newVerifiedTokens(cfg.TokenKey, cfg.Now),
 	}
 	s.streams, s.endStreams = context.WithCancel(context.Background())
 	e.HTTPErrorHandler = s.handleError
