@@ -192,12 +192,12 @@ type Server struct {
 	cfg  Config
 	log  *slog.Logger
 
-	logins        *limiter      // sign-in attempts (loginLimits)
-	operatorFails *limiter      // wrong admin tokens per address
-	checks        *gate         // password checks running at once
-	dummyHash     string        // checked for unknown users (newDummyHash)
-	checkFloor    time.Duration // the least a password check takes (checkFloor)
-	verified      atomic.Uint64 // password checks done, for tests
+	logins        *limiter        // sign-in attempts (loginLimits)
+	operatorFails *limiter        // wrong admin tokens per address
+	checks        *gate           // password checks running at once
+	dummyHash     string          // checked for unknown users (newDummyHash)
+	checkFloor    time.Duration   // the least a password check takes (checkFloor)
+	verified      atomic.Uint64   // password checks done, for tests
 	tokens        *verifiedTokens // sign-in tokens already checked (tokens.go)
 	streamSet     *streamSet
 
