@@ -35,9 +35,14 @@ import (
 // then notification latency through the fake FCM, and the API's pool
 // users view over 2,000 agents next to a bare Echo handler. It prints a
 // table and writes JSON (EARSHOT_BENCH_OUT, default .cache/bench/bench.json).
+// EARSHOT_BENCH_ONLY=api runs the API comparison alone and prints it.
 func TestBench(t *testing.T) {
 	if os.Getenv("EARSHOT_BENCH") == "" {
 		t.Skip("benchmark: run scripts/bench.sh (EARSHOT_BENCH=1)")
+	}
+	if os.Getenv("EARSHOT_BENCH_ONLY") == "api" {
+		benchAPIOnly(t)
+		return
 	}
 	n := envInt("EARSHOT_BENCH_N", 30)
 	steps := []int{25, 50, 100, 200, 300}
@@ -316,6 +321,58 @@ func (b *bench) notifications(n int) []float64 {
 // 8 concurrent clients on loopback; next to a bare Echo handler sending
 // the same bytes, in the same run.
 func (b *bench) api() map[string]apiStats {
+	f := b.apiFixture()
+	bare := echo.New()
+	bare.GET("/bare", func(c echo.Context) error { return c.JSONBlob(http.StatusOK, f.body) })
+	bareSrv := httptest.NewServer(bare)
+	defer bareSrv.Close()
+	return map[string]apiStats{
+		"pool_users": load(b.e.api.URL, f.tok, f.path),
+		"bare_echo":  load(bareSrv.URL, "", func(int) string { return "/bare" }),
+	}
+}
+
+// benchAPIOnly runs the API comparison alone (EARSHOT_BENCH_ONLY=api), a
+// quick measure while working on the API: it prints the API table and
+// writes no files.
+func benchAPIOnly(t *testing.T) {
+	fake := fcmtest.New(t)
+	e := startPushE2E(t, fake, fake.Endpoint(), "--directory", loadDirectory)
+	b := &bench{t: t, e: e, fake: fake, ctx: context.Background()}
+	fmt.Print(apiTable(b.api()))
+}
+
+// apiTable is the API comparison: the pool users view and the bare
+// handler, and the view's figures as a share of the handler's.
+func apiTable(api map[string]apiStats) string {
+	var w strings.Builder
+	fmt.Fprintf(&w, "\n| API (8 clients, loopback) | requests/s | p50 ms | p99 ms |\n|---|---|---|---|\n")
+	for _, k := range []string{"pool_users", "bare_echo"} {
+		a := api[k]
+		fmt.Fprintf(&w, "| %s | %.0f | %.2f | %.2f |\n", k, a.RPS, a.P50, a.P99)
+	}
+	ratio := func(f func(apiStats) float64) string {
+		if f(api["bare_echo"]) == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f", f(api["pool_users"])/f(api["bare_echo"]))
+	}
+	fmt.Fprintf(&w, "| ratio (pool users ÷ bare) | %s | %s | %s |\n", ratio(func(a apiStats) float64 { return a.RPS }),
+		ratio(func(a apiStats) float64 { return a.P50 }), ratio(func(a apiStats) float64 { return a.P99 }))
+	return w.String()
+}
+
+// apiFixture is what the API benchmark requests: a signed-in supervisor's
+// token, the pool users view of the i-th request, and the view's answer.
+type apiFixture struct {
+	tok  string
+	path func(i int) string
+	body []byte
+}
+
+// apiFixture imports 2,000 agents in 100 pools of 20 and a supervisor of
+// every pool, signs the supervisor in and reads one view.
+func (b *bench) apiFixture() apiFixture {
 	var y strings.Builder
 	y.WriteString("organizations:\n  - {id: bench, name: Bench, features: [supervising]}\nusers:\n")
 	y.WriteString(`  - {id: bsup, org: bench, name: Bench Supervisor, roles: [supervisor], password_hash: "$2a$04$N7IECl.dSoQVto.jerqaN.46rzGLMp0cLL4KF7BBxB4GF58csVjr6"}` + "\n")
@@ -347,14 +404,7 @@ func (b *bench) api() map[string]apiStats {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	bare := echo.New()
-	bare.GET("/bare", func(c echo.Context) error { return c.JSONBlob(http.StatusOK, body) })
-	bareSrv := httptest.NewServer(bare)
-	defer bareSrv.Close()
-	return map[string]apiStats{
-		"pool_users": load(b.e.api.URL, tok, path),
-		"bare_echo":  load(bareSrv.URL, "", func(int) string { return "/bare" }),
-	}
+	return apiFixture{tok: tok, path: path, body: body}
 }
 
 // load sends GETs from 8 clients for 4 s and summarises them.
@@ -455,11 +505,7 @@ func (b *bench) report() {
 	}
 	fmt.Fprintf(&w, "\n| notification: agent answers → FCM receives the offer | p50 %.0f ms | p99 %.0f ms | n %d |\n|---|---|---|---|\n",
 		r.Notification.P50, r.Notification.P99, r.Notification.N)
-	fmt.Fprintf(&w, "\n| API (8 clients, loopback) | requests/s | p50 ms | p99 ms |\n|---|---|---|---|\n")
-	for _, k := range []string{"pool_users", "bare_echo"} {
-		a := r.API[k]
-		fmt.Fprintf(&w, "| %s | %.0f | %.2f | %.2f |\n", k, a.RPS, a.P50, a.P99)
-	}
+	w.WriteString(apiTable(r.API))
 	if c := r.Capacity; len(c.Steps) > 0 {
 		fmt.Fprintf(&w, "\n| supervised calls | Asterisk CPU %% | of which per supervision %% | Earshot CPU %% | Earshot RSS MB | connecting: s | Asterisk CPU %% | Earshot CPU %% | ARI events/s | events dropped | Asterisk warnings | hearing ok |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, s := range c.Steps {
