@@ -59,7 +59,9 @@ func (s *Server) newViewer(c echo.Context) (*viewer, error) {
 // out ids the directory no longer has (a removed member or supervised
 // user) and users of another organization.
 func (v *viewer) views(ids []string) ([]userView, error) {
-	out := []userView{}
+	// Room for all at once: growing the slice view by view was an eighth
+	// of the pool users view's CPU.
+	out := make([]userView, 0, len(ids))
 	for _, id := range ids {
 		u, err := v.s.cfg.Store.User(v.ctx, id)
 		switch {
