@@ -89,6 +89,9 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 		if err := deleteDevicesOf(tx, id); err != nil {
 			return err
 		}
+		if err := deleteWebPushOf(tx, id); err != nil {
+			return err
+		}
 		// Their tokens stop working, and stay so if the id is reused.
 		if err := bumpTokenVersion(tx, id); err != nil {
 			return err

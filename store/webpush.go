@@ -257,3 +257,23 @@ func (db *DB) DeleteWebPushSubscription(ctx context.Context, user, id string) er
 		return earshot.Errorf(earshot.ENOTFOUND, "no push subscription %q", id)
 	})
 }
+
+// deleteWebPushOf removes a user's subscriptions (the user is deleted):
+// a user made later with the same id must not get their browsers'
+// notifications.
+func deleteWebPushOf(tx *bolt.Tx, user string) error {
+	b := tx.Bucket(bucketWebPush)
+	if b == nil {
+		return nil
+	}
+	mine, err := subscriptionsOf(b, user)
+	if err != nil {
+		return err
+	}
+	for _, s := range mine {
+		if err := b.Delete([]byte(s.Endpoint)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

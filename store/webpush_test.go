@@ -184,3 +184,20 @@ func TestDB_WebPushSubscriptions_Racing(t *testing.T) {
 		t.Fatalf("contested endpoint belongs to %q", s.User)
 	}
 }
+
+// Deleting a user deletes their subscriptions, and only theirs.
+func TestDB_DeleteUser_WebPush(t *testing.T) {
+	ctx := context.Background()
+	db := MustImport(t)
+	for _, u := range []string{"sara", "gina"} {
+		_, err := db.PutWebPushSubscription(ctx, store.WebPushSubscription{User: u, Endpoint: "https://push.example/" + u, P256dh: "p", Auth: "a"})
+		must(t, err)
+	}
+	must(t, db.DeleteUser(ctx, "sara"))
+	if _, ok, _ := db.WebPushSubscription(ctx, "https://push.example/sara"); ok {
+		t.Error("the deleted user's subscription remains")
+	}
+	if subs, _ := db.WebPushSubscriptions(ctx, "gina"); len(subs) != 1 {
+		t.Errorf("gina has %+v", subs)
+	}
+}
