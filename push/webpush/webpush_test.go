@@ -391,7 +391,9 @@ func TestSender_SameAsFCM(t *testing.T) {
 	step(func() { h.sessions <- earshot.SessionEvent{Kind: earshot.SessionStarted, Session: ses} })
 	ses.Mode = earshot.ModeWhisper
 	step(func() { h.sessions <- earshot.SessionEvent{Kind: earshot.SessionModeChanged, Session: ses} })
-	step(func() { h.sessions <- earshot.SessionEvent{Kind: earshot.SessionEnded, Session: ses, Reason: earshot.EndHungUp} })
+	step(func() {
+		h.sessions <- earshot.SessionEvent{Kind: earshot.SessionEnded, Session: ses, Reason: earshot.EndHungUp}
+	})
 	step(func() { h.offers <- withdrawn() })
 
 	fcmGot := h.fcm.Received()
