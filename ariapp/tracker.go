@@ -144,7 +144,7 @@ func (t *Tracker) agentOf(ctx context.Context, ch ari.ChannelData) (earshot.User
 			// A dialplan naming nobody is a configuration error worth
 			// seeing; the endpoint is not consulted, as the variable
 			// says whose leg this is.
-			t.log.Warn("agent leg names no agent", "variable", AgentVar, "value", id, "channel", ch.Name)
+			t.log.Warn("agent leg names no agent", "variable", AgentVar, "value", clip(id, 64), "channel", ch.Name)
 			return earshot.User{}, false
 		}
 		return agent, true
@@ -260,4 +260,13 @@ func channelCreated(ch ari.ChannelData) time.Time {
 		return time.Unix(ch.Creationtime.Seconds, int64(ch.Creationtime.Nanos)).UTC()
 	}
 	return time.Now().UTC()
+}
+
+// clip cuts a value from the dialplan to at most n bytes for a log line:
+// a dialplan may fill a variable from what a caller sent.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

@@ -75,6 +75,7 @@ func TestTracker_Handle(t *testing.T) {
 		{"AgentVarUnknown", dial(named(leg("c16", "PJSIP/1001-00000037", "Up", "sales"), "nobody")), ""},
 		{"AgentVarNotAnAgent", dial(named(leg("c17", "PJSIP/trunk-00000038", "Up", "sales"), "sara")), ""},
 		{"AgentVarOtherOrg", dial(named(leg("c18", "PJSIP/trunk-00000039", "Up", "sales"), "olga")), ""},
+		{"AgentVarHuge", dial(named(leg("c20", "PJSIP/trunk-0000003b", "Up", "sales"), strings.Repeat("dave", 1<<18))), ""},
 		{"AgentVarWithoutPool", dial(leg("c19", "PJSIP/trunk-0000003a", "Up", "")), ""},
 		{"OurOwnBridge", &ari.ChannelEnteredBridge{Bridge: ari.BridgeData{ID: "earshot.abc.bridge"}, Channel: leg("c10", "PJSIP/1001-00000031", "Up", "sales")}, ""},
 	}
