@@ -79,6 +79,28 @@ func TestDB_ImportDirectory(t *testing.T) {
 			t.Fatalf("members %v", p.Members)
 		}
 	})
+	t.Run("EndpointToEndpoints", func(t *testing.T) {
+		// The file moves alice from one endpoint to a list that keeps it
+		// and adds a softphone, then back: each import binds exactly the
+		// endpoints the file gives.
+		db, f := MustImport(t), testFile()
+		f.Users[1].Endpoint, f.Users[1].Endpoints = "", []string{"PJSIP/1001", "PJSIP/1001-soft"}
+		_, err := db.ImportDirectory(ctx, f)
+		must(t, err)
+		for _, ep := range []string{"PJSIP/1001", "PJSIP/1001-soft"} {
+			if u, err := db.AgentByEndpoint(ctx, ep); err != nil || u.ID != "alice" || u.Endpoint != "" {
+				t.Fatalf("AgentByEndpoint(%s) = %+v, %v", ep, u, err)
+			}
+		}
+		_, err = db.ImportDirectory(ctx, testFile())
+		must(t, err)
+		if u, err := db.AgentByEndpoint(ctx, "PJSIP/1001"); err != nil || u.ID != "alice" || u.Endpoints != nil {
+			t.Fatalf("back to one endpoint: %+v, %v", u, err)
+		}
+		if _, err := db.AgentByEndpoint(ctx, "PJSIP/1001-soft"); !errors.Is(err, earshot.ErrUserNotFound) {
+			t.Fatalf("the softphone is still bound: %v", err)
+		}
+	})
 	t.Run("KeepsPhoneNumber", func(t *testing.T) {
 		db := MustImport(t)
 		must(t, db.SetPhoneNumber(ctx, "bob", "+358401111111"))  // the file gives none
