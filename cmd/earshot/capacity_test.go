@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -309,8 +310,15 @@ func saturation(step capStep) string {
 // "listen now" and call the supervising number.
 func (c *capRun) supervise(s *capSession) (*phones.Call, error) {
 	ag, su := fmt.Sprintf("ca%03d", s.i), fmt.Sprintf("cs%03d", s.i)
+	// Each supervisor signs in from a phone of their own: a loopback
+	// address per supervisor, as sign-in limits count per address (a
+	// burst of 25 from one address is more than one address may try).
 	var tok string
-	if err := capAPI(c.p.url, "", "POST", "/api/v1/auth/login", `{"username":"`+su+`","password":"change-me"}`, &tok); err != nil {
+	phone := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{
+		LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, byte(1+s.i/250), byte(1+s.i%250))},
+	}).DialContext}}
+	defer phone.CloseIdleConnections()
+	if err := capAPIWith(phone, c.p.url, "", "POST", "/api/v1/auth/login", `{"username":"`+su+`","password":"change-me"}`, &tok); err != nil {
 		return nil, err
 	}
 	// Earshot learns of the call from its own events, a moment after the
@@ -332,12 +340,16 @@ func (c *capRun) supervise(s *capSession) (*phones.Call, error) {
 // capAPI makes an API request that must succeed; with token non-nil it
 // returns the login's token.
 func capAPI(base, tok, method, path, body string, token *string) error {
+	return capAPIWith(http.DefaultClient, base, tok, method, path, body, token)
+}
+
+func capAPIWith(client *http.Client, base, tok, method, path, body string, token *string) error {
 	req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
