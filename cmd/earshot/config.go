@@ -58,6 +58,7 @@ type Config struct {
 	PushQueue      int           // push-queue: notifications waiting for delivery at most
 	PushAttempts   int           // push-attempts: tries per notification, the first included
 	PushTimeout    time.Duration // push-timeout: how long one delivery attempt may take
+	WebPushSubject string        // webpush-subject: the VAPID contact (mailto: or https: URL) Web Push services may use
 
 	LogLevel  slog.Level // log-level: debug, info, warn or error
 	LogFormat string     // log-format: text or json
@@ -132,6 +133,7 @@ var settings = []setting{
 	{name: "push-queue", def: "1024", usage: "notifications waiting for delivery at most (more are dropped)"},
 	{name: "push-attempts", def: "5", usage: "tries per notification on 429, 5xx or no answer"},
 	{name: "push-timeout", def: "15s", usage: "how long one delivery attempt may take"},
+	{name: "webpush-subject", def: "mailto:earshot@localhost", usage: "Web Push VAPID contact: a mailto: or https: URL push services may use to reach the operator"},
 	{name: "log-level", def: "info", usage: "debug, info, warn or error"},
 	{name: "log-format", def: "text", usage: "text or json"},
 	{name: "offer-ttl", def: "2m", usage: "how long a listen offer stays valid"},
@@ -367,6 +369,7 @@ func parseConfig(raw map[string]string) (*Config, []error) {
 		FCMCredentials: raw["fcm-credentials"],
 		FCMProject:     raw["fcm-project"],
 		FCMEndpoint:    raw["fcm-endpoint"],
+		WebPushSubject: raw["webpush-subject"],
 		LogFormat:      raw["log-format"],
 		AgentTone:      raw["agent-tone"],
 		DTMFKeys:       raw["dtmf-keys"],
@@ -429,6 +432,9 @@ func parseConfig(raw map[string]string) (*Config, []error) {
 	}
 	if c.FCMEndpoint != "" && !isHTTPURL(c.FCMEndpoint) {
 		bad("fcm-endpoint", "%q is not an http(s) URL", redactURL(c.FCMEndpoint))
+	}
+	if s := c.WebPushSubject; !(strings.HasPrefix(s, "mailto:") && len(s) > len("mailto:")) && !(strings.HasPrefix(s, "https://") && isHTTPURL(s)) {
+		bad("webpush-subject", "%q is not a mailto: or https: URL", s)
 	}
 	if n, err := strconv.Atoi(raw["push-queue"]); err != nil || n < 1 || n > 1_000_000 {
 		bad("push-queue", "%q is not a number from 1 to 1000000", raw["push-queue"])
@@ -597,6 +603,7 @@ func (c *Config) Redacted() map[string]string {
 		"push-queue":         strconv.Itoa(c.PushQueue),
 		"push-attempts":      strconv.Itoa(c.PushAttempts),
 		"push-timeout":       c.PushTimeout.String(),
+		"webpush-subject":    c.WebPushSubject,
 		"log-level":          strings.ToLower(c.LogLevel.String()),
 		"log-format":         c.LogFormat,
 		"offer-ttl":          c.OfferTTL.String(),

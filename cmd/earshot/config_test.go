@@ -41,7 +41,7 @@ func TestLoadConfig(t *testing.T) {
 		want := Config{
 			ARIURL: "http://127.0.0.1:8088", ARIUser: "earshot", ARIApp: "earshot",
 			HTTPAddr: "127.0.0.1:8080", MetricsAuth: true, DB: "earshot.db", DefaultRegion: "FI",
-			Push: PushLog, PushQueue: 1024, PushAttempts: 5, PushTimeout: 15 * time.Second,
+			Push: PushLog, PushQueue: 1024, PushAttempts: 5, PushTimeout: 15 * time.Second, WebPushSubject: "mailto:earshot@localhost",
 			LogLevel: slog.LevelInfo, LogFormat: "text", OfferTTL: 2 * time.Minute, TokenTTL: 8 * time.Hour, AgentTone: "connect", DTMFModes: true, DTMFKeys: "456",
 			Args: []string{},
 		}
@@ -162,7 +162,7 @@ func TestLoadConfig_Env(t *testing.T) {
 		"EARSHOT_DIRECTORY": "dir.yaml", "EARSHOT_ADMIN_TOKEN": longToken, "EARSHOT_SUPERVISING_NUMBER": "+35891234599",
 		"EARSHOT_DEFAULT_REGION": "SE", "EARSHOT_PUSH": "fcm", "EARSHOT_FCM_CREDENTIALS": "sa.json",
 		"EARSHOT_FCM_PROJECT": "proj", "EARSHOT_FCM_ENDPOINT": "https://fcm.example/v1", "EARSHOT_LOG_LEVEL": "warn",
-		"EARSHOT_PUSH_QUEUE": "64", "EARSHOT_PUSH_ATTEMPTS": "3", "EARSHOT_PUSH_TIMEOUT": "2s",
+		"EARSHOT_PUSH_QUEUE": "64", "EARSHOT_PUSH_ATTEMPTS": "3", "EARSHOT_PUSH_TIMEOUT": "2s", "EARSHOT_WEBPUSH_SUBJECT": "https://ops.example.com/contact",
 		"EARSHOT_LOG_FORMAT": "json", "EARSHOT_OFFER_TTL": "5m", "EARSHOT_TOKEN_TTL": "30m", "EARSHOT_AGENT_TONE": "off",
 		"EARSHOT_DTMF_MODES": "0", "EARSHOT_DTMF_KEYS": "123", "EARSHOT_OFFER_CODES": "1",
 	}
@@ -175,7 +175,7 @@ func TestLoadConfig_Env(t *testing.T) {
 		MetricsAddr: "127.0.0.1:9464", MetricsAuth: false,
 		DB: "/var/lib/earshot.db", Directory: "dir.yaml", AdminToken: longToken, SupervisingNumber: "+35891234599",
 		DefaultRegion: "SE", Push: "fcm", FCMCredentials: "sa.json", FCMProject: "proj",
-		FCMEndpoint: "https://fcm.example/v1", PushQueue: 64, PushAttempts: 3, PushTimeout: 2 * time.Second,
+		FCMEndpoint: "https://fcm.example/v1", PushQueue: 64, PushAttempts: 3, PushTimeout: 2 * time.Second, WebPushSubject: "https://ops.example.com/contact",
 		LogLevel: slog.LevelWarn, LogFormat: "json", OfferTTL: 5 * time.Minute, TokenTTL: 30 * time.Minute,
 		AgentTone: "off", DTMFModes: false, DTMFKeys: "123", OfferCodes: true, Args: []string{},
 	}
@@ -274,6 +274,9 @@ func TestLoadConfig_Validation(t *testing.T) {
 		{[]string{"--push-queue", "0"}, `push-queue: "0" is not a number from 1 to 1000000`},
 		{[]string{"--push-attempts", "many"}, `push-attempts: "many" is not a number from 1 to 20`},
 		{[]string{"--push-timeout", "1h"}, `push-timeout: "1h" is not a duration from 100ms to 5m`},
+		{[]string{"--webpush-subject", "ops@example.com"}, `webpush-subject: "ops@example.com" is not a mailto: or https: URL`},
+		{[]string{"--webpush-subject", "mailto:"}, `webpush-subject: "mailto:" is not a mailto: or https: URL`},
+		{[]string{"--webpush-subject", "http://ops.example.com"}, `webpush-subject: "http://ops.example.com" is not a mailto: or https: URL`},
 		{[]string{"--log-level", "verbose"}, `log-level: "verbose" is not one of debug, info, warn, error`},
 		{[]string{"--log-format", "xml"}, `log-format: "xml" is not one of text, json`},
 		{[]string{"--offer-ttl", "2"}, `offer-ttl: "2" is not a duration`},

@@ -245,15 +245,13 @@ func (m *Main) build(ctx context.Context) error {
 		notes = m.push
 	}
 	m.http, err = httpapi.New(httpapi.Config{
-		Notifications: notes,
 		Store: apiStore{db}, Calls: tracker, Offers: m.offers, Supervising: m.app,
 		SupervisingNumber: cfg.SupervisingNumber, DefaultRegion: cfg.DefaultRegion,
 		TokenKey: key, TokenTTL: cfg.TokenTTL, AdminToken: cfg.AdminToken, Log: log,
 		Ready:   map[string]httpapi.ReadyFunc{"ari": m.ariReady, "store": db.Ready},
 		Live:    m.app.Ready,
 		Metrics: apiMetrics, MetricsAuth: cfg.MetricsAuth, Observe: m.metrics.ObserveAPI,
-		Console: web.FS,
-		WebPush: webPushAPI{db},
+		Console: web.FS, WebPush: webPushAPI{db}, Notifications: notes,
 	})
 	return err
 }
@@ -279,7 +277,7 @@ func (m *Main) buildPush(ctx context.Context) (*push.Notifier, error) {
 	}
 	// Browsers' Web Push subscriptions get the same messages, beside FCM
 	// (or the log), through the same queue and retries.
-	web, err := webpush.New(webpush.Config{Store: webPushStore{m.db}})
+	web, err := webpush.New(webpush.Config{Store: webPushStore{m.db}, Subject: cfg.WebPushSubject})
 	if err != nil {
 		return nil, err
 	}
