@@ -319,16 +319,18 @@ func (r *sipRun) offer(i int) error {
 	}
 }
 
-// login signs supervisors ss001..ss<n> in once.
+// login signs supervisors ss001..ss<n> in once, one after the other:
+// sign-in attempts from one address are limited (20 in flight), and a
+// success gives its attempt back only once it is done.
 func (r *sipRun) login(n int) error {
-	toks := make([]string, n+1)
-	err := r.batches(n, func(k int) error {
-		return capAPI(r.p.url, "", "POST", "/api/v1/auth/login", fmt.Sprintf(`{"username":"ss%03d","password":"change-me"}`, k+1), &toks[k+1])
-	})
-	for i, tok := range toks {
+	for i := 1; i <= n; i++ {
+		var tok string
+		if err := capAPI(r.p.url, "", "POST", "/api/v1/auth/login", fmt.Sprintf(`{"username":"ss%03d","password":"change-me"}`, i), &tok); err != nil {
+			return err
+		}
 		r.tokens[i] = tok
 	}
-	return err
+	return nil
 }
 
 // startAgents starts the SIPp that answers every agent's call.
