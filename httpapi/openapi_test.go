@@ -271,8 +271,9 @@ func TestOpenAPI_Events(t *testing.T) {
 // The served document passes Redocly's linter with its recommended rules
 // (the engine of `redocly lint`, @redocly/openapi-core, pinned in
 // testdata/redocly/package-lock.json): errors fail, warnings are logged.
-// It needs Node and `npm ci` in testdata/redocly; scripts/test.sh
-// provides both and sets EARSHOT_LINT_REQUIRED, so there it cannot skip.
+// It needs Node and `npm ci` in testdata/redocly: scripts/lint.sh
+// provides both and sets EARSHOT_LINT_REQUIRED, so there it cannot skip;
+// the suite (scripts/test.sh) needs no Node and skips it.
 func TestOpenAPI_Lint(t *testing.T) {
 	node, err := exec.LookPath("node")
 	_, modErr := os.Stat("testdata/redocly/node_modules/@redocly/openapi-core")
@@ -280,7 +281,7 @@ func TestOpenAPI_Lint(t *testing.T) {
 		if os.Getenv("EARSHOT_LINT_REQUIRED") != "" {
 			t.Fatalf("the linter is missing (node: %v; %v); run npm ci in httpapi/testdata/redocly", err, modErr)
 		}
-		t.Skip("no linter: install Node and run npm ci in httpapi/testdata/redocly")
+		t.Skip("no linter here: scripts/lint.sh runs it (Node and npm ci in httpapi/testdata/redocly)")
 	}
 	doc := filepath.Join(t.TempDir(), "openapi.json")
 	if err := os.WriteFile(doc, httpapi.OpenAPI(), 0o600); err != nil {

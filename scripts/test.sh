@@ -25,7 +25,7 @@ export EARSHOT_SANDBOX_REQUIRED=1
 
 # The web console's browser test (TestConsole) drives Debian's Chromium
 # from Go over the DevTools protocol (chromedp): it needs chromium, from
-# apt, and nothing else.
+# apt, and nothing else — no Node anywhere in the suite.
 mkdir -p .cache
 if ! command -v chromium >/dev/null 2>&1; then
   echo "test: installing chromium with apt"
@@ -34,16 +34,8 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 # It refreshes the screenshots in docs/.
 export EARSHOT_BROWSER_REQUIRED=1
-# The OpenAPI document's linter (TestOpenAPI_Lint): Redocly's engine, on
-# Node 18 or later (Debian's nodejs and npm).
-if ! command -v npm >/dev/null 2>&1; then
-  echo "test: installing nodejs and npm with apt (for the OpenAPI linter)"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm) >.cache/apt-lint.log 2>&1 \
-    || { echo "test: apt-get install nodejs npm failed; see .cache/apt-lint.log" >&2; exit 1; }
-fi
-(cd httpapi/testdata/redocly && npm ci --no-audit --no-fund --loglevel=error) >.cache/npm-lint.log 2>&1 \
-  || { echo "test: npm ci in httpapi/testdata/redocly failed; see .cache/npm-lint.log" >&2; exit 1; }
-export EARSHOT_LINT_REQUIRED=1
+# The OpenAPI document's linter needs Node: it is scripts/lint.sh, not part
+# of the suite (TestOpenAPI_Lint skips here), so the suite needs no Node.
 
 go vet ./...
 # One package and one test at a time: every integration test shares the
