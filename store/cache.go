@@ -27,8 +27,9 @@ import (
 //     begins and keeps what it read only if the generation has not moved
 //     since: no write began (let alone committed) while it read.
 //
-// The process is the file's only writer (bbolt's file lock), so no write
-// escapes it. Emptying on every write, not just on writes to these
+// The process is the file's only writer (bbolt's file lock), and every
+// write in this package goes through update or batch (a test checks), so
+// no write escapes it. Emptying on every write, not just on writes to these
 // buckets, keeps that true without each write having to say what it
 // touched; writes are rare next to reads. Only records that exist are
 // kept, so the size is bounded by the directory, whatever ids requests
