@@ -69,6 +69,7 @@ type sipStep struct {
 	EarshotCPU    float64 `json:"earshot_cpu"`
 	EarshotRSSMB  float64 `json:"earshot_rss_mb"`
 	SIPpCPU       float64 `json:"sipp_cpu"`     // the SIPp phones, highest of the three windows
+	Load          float64 `json:"load"`         // Asterisk, SIPp and Earshot together, highest window
 	MachineBusy   float64 `json:"machine_busy"` // all processes, % of all cores, highest window
 	EventsPerSec  float64 `json:"ari_events_per_s"`
 	Corrections   int64   `json:"reconcile_corrections"` // reconciliation's corrections and reconnects
@@ -88,15 +89,16 @@ type sipResult struct {
 	Saturated string            `json:"saturated,omitempty"`
 }
 
+// The machine's busy share (other processes included) is reported, not
+// a reason to stop: on a shared machine others' work would end the run.
 const (
 	// Calls a second SIPp places: customers, and supervisors (Earshot's
 	// and ChanSpy's alike). At 40 supervisor calls a second a few of
 	// Earshot's answers of the supervisor's leg took Asterisk over the
 	// ARI client's 5 s; no site sees such bursts, and the windows measure
 	// the supervised calls, not their arrival.
-	sipRate     = 40
-	sipSupRate  = 10
-	sipBusyStop = 90 // machine busy above this % of all cores: saturated
+	sipRate    = 40
+	sipSupRate = 10
 )
 
 // sipRun is the benchmark's state: the earshot process under test (in a
@@ -183,7 +185,7 @@ func (r *sipRun) step(n int) sipStep {
 		return fail("%v", err)
 	}
 	w := r.window()
-	s.CallsCPU, s.SIPpCPU, s.MachineBusy = w.asterisk, w.sipp, w.busy
+	s.CallsCPU, s.SIPpCPU, s.MachineBusy, s.Load = w.asterisk, w.sipp, w.busy, w.load()
 
 	// Earshot supervising every call.
 	if err := r.batches(n, func(k int) error { return r.offer(k + 1) }); err != nil {
@@ -204,7 +206,7 @@ func (r *sipRun) step(n int) sipStep {
 	w = r.window()
 	m2 := scrape(r.t, r.p.url)
 	s.EarshotAst, s.EarshotCPU = w.asterisk, w.earshot
-	s.SIPpCPU, s.MachineBusy = max(s.SIPpCPU, w.sipp), max(s.MachineBusy, w.busy)
+	s.SIPpCPU, s.MachineBusy, s.Load = max(s.SIPpCPU, w.sipp), max(s.MachineBusy, w.busy), max(s.Load, w.load())
 	s.EarshotRSSMB = rssMB(r.earshotPID)
 	s.EventsPerSec = (m2["earshot_ari_events_total"] - m1["earshot_ari_events_total"]) / w.secs
 	s.EarshotPer = (s.EarshotAst - s.CallsCPU) / float64(n)
@@ -227,7 +229,7 @@ func (r *sipRun) step(n int) sipStep {
 	}
 	w = r.window()
 	s.ChanSpyAst = w.asterisk
-	s.SIPpCPU, s.MachineBusy = max(s.SIPpCPU, w.sipp), max(s.MachineBusy, w.busy)
+	s.SIPpCPU, s.MachineBusy, s.Load = max(s.SIPpCPU, w.sipp), max(s.MachineBusy, w.busy), max(s.Load, w.load())
 	s.ChanSpyPer = (s.ChanSpyAst - s.CallsCPU) / float64(n)
 	if s.ChanSpyPer > 0 {
 		s.Ratio = s.EarshotPer / s.ChanSpyPer
@@ -250,6 +252,9 @@ func (r *sipRun) step(n int) sipStep {
 type sipWindow struct {
 	asterisk, earshot, sipp, busy, secs float64
 }
+
+// load is what the benchmark's own processes used together.
+func (w sipWindow) load() float64 { return w.asterisk + w.earshot + w.sipp }
 
 // window settles for 2 s, then measures over capWindow.
 func (r *sipRun) window() sipWindow {
@@ -507,9 +512,9 @@ func sipSaturation(s sipStep) string {
 		return fmt.Sprintf("at %d calls: %d of %d sampled sessions heard wrong", s.Calls, s.HearingOf-s.HearingOK, s.HearingOf)
 	case peak > capSaturatedCPU*100*float64(cores):
 		return fmt.Sprintf("at %d calls: Asterisk's media work, %.0f%% of %d cores", s.Calls, peak, cores)
-	case s.MachineBusy > sipBusyStop:
-		return fmt.Sprintf("at %d calls: the machine, %.0f%% of %d cores busy (Asterisk %.0f%%, SIPp %.0f%%, Earshot %.0f%% of one core; the rest other processes)",
-			s.Calls, s.MachineBusy, cores, peak, s.SIPpCPU, s.EarshotCPU)
+	case s.Load > capSaturatedCPU*100*float64(cores):
+		return fmt.Sprintf("at %d calls: the machine, Asterisk (%.0f%%), SIPp (%.0f%%) and Earshot (%.0f%%) together %.0f%% of %d cores",
+			s.Calls, peak, s.SIPpCPU, s.EarshotCPU, s.Load, cores)
 	}
 	return ""
 }
@@ -520,17 +525,17 @@ func sipReport(t *testing.T, r sipResult) {
 	var w strings.Builder
 	cores := runtime.NumCPU()
 	fmt.Fprintf(&w, "SIP load (SIPp, G.711 µ-law RTP; %d cores, %s, %s)\n\n", cores, r.Machine["cpu"], r.Machine["date"])
-	fmt.Fprintf(&w, "| calls | Asterisk CPU %%: calls alone | + Earshot on every call | + ChanSpy on every call | per supervision %%: Earshot | ChanSpy | ratio | Earshot CPU %% | Earshot RSS MB | SIPp CPU %% | machine busy %% | ARI events/s | corrections | Asterisk warnings | hearing ok |\n")
-	fmt.Fprintf(&w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&w, "| calls | Asterisk CPU %%: calls alone | + Earshot on every call | + ChanSpy on every call | per supervision %%: Earshot | ChanSpy | ratio | Earshot CPU %% | Earshot RSS MB | SIPp CPU %% | Asterisk+SIPp+Earshot %% | machine busy %% (all processes) | ARI events/s | corrections | Asterisk warnings | hearing ok |\n")
+	fmt.Fprintf(&w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	var es, cs, rs []float64
 	for _, s := range r.Steps {
 		mark := ""
 		if s.Saturated {
 			mark = " (saturated)"
 		}
-		fmt.Fprintf(&w, "| %d%s | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f | %.1f | %.1f | %.0f | %.0f | %.0f | %d | %d | %d/%d |\n",
+		fmt.Fprintf(&w, "| %d%s | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f | %.1f | %.1f | %.0f | %.0f | %.0f | %.0f | %d | %d | %d/%d |\n",
 			s.Calls, mark, s.CallsCPU, s.EarshotAst, s.ChanSpyAst, s.EarshotPer, s.ChanSpyPer, s.Ratio, s.EarshotCPU, s.EarshotRSSMB,
-			s.SIPpCPU, s.MachineBusy, s.EventsPerSec, s.Corrections, s.AsteriskWarns, s.HearingOK, s.HearingOf)
+			s.SIPpCPU, s.Load, s.MachineBusy, s.EventsPerSec, s.Corrections, s.AsteriskWarns, s.HearingOK, s.HearingOf)
 		if !s.Saturated && s.ChanSpyPer > 0 {
 			es, cs, rs = append(es, s.EarshotPer), append(cs, s.ChanSpyPer), append(rs, s.Ratio)
 		}
