@@ -200,7 +200,7 @@ func (r *sipRun) step(n int) sipStep {
 	}
 	if got := r.waitSessions(float64(n)); got < float64(n) {
 		r.logEarshotTrouble()
-		return fail("%v of %d Earshot sessions connected within 60 s", got, n)
+		return fail("%v of %d Earshot sessions connected within 60 s; %s", got, n, r.timeouts())
 	}
 	m1 := scrape(r.t, r.p.url)
 	w = r.window()
@@ -315,6 +315,18 @@ func (r *sipRun) samples(n int) (ok, of int) {
 	}
 	r.live = slices.DeleteFunc(r.live, func(s *capSession) bool { return slices.Contains(calls, s) })
 	return ok, of
+}
+
+// timeouts says how many of Earshot's supervising calls failed because
+// Asterisk answered an ARI request later than the client's 5 s.
+func (r *sipRun) timeouts() string {
+	n := 0
+	for line := range strings.Lines(r.p.out.String()) {
+		if strings.Contains(line, "failed before connecting") && strings.Contains(line, "Client.Timeout") {
+			n++
+		}
+	}
+	return fmt.Sprintf("%d failed on an ARI request Asterisk answered after more than 5 s", n)
 }
 
 // offer has supervisor ss<i> ask to listen to agent sa<i>'s call ("listen
