@@ -329,6 +329,16 @@ func (b *bench) ended() earshot.EndReason {
 	}
 }
 
+// eventually waits until cond holds, or fails after 3 s.
+func (b *bench) eventually(what string, cond func() bool) {
+	b.t.Helper()
+	for deadline := time.Now().Add(3 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("not within 3 s: %s; calls: %q", what, b.ast.Calls())
+		}
+	}
+}
+
 // idle waits until every session goroutine has finished.
 func (b *bench) idle() {
 	b.t.Helper()

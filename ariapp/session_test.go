@@ -19,6 +19,9 @@ func TestSession_ConnectsInListen(t *testing.T) {
 	if s.Mode != earshot.ModeListen || s.Agent != "alice" || s.CallID != agentLeg {
 		t.Fatalf("session %+v", s)
 	}
+	// The tone and the offer's consumption follow the connect event.
+	b.eventually("the agent tone played", func() bool { return b.ast.count("play ") == 1 })
+	b.eventually("the offer consumed", func() bool { _, err := b.offers.Resolve("sara"); return err != nil })
 	calls := strings.Join(b.ast.Calls(), "\n")
 	for _, want := range []string{"snoop agent1", "whisper=out", "mute ", "absorb ", "add ", "spy=none whisper=out"} {
 		if !strings.Contains(calls, want) {
