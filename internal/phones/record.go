@@ -52,9 +52,14 @@ func (c *Call) Recording(ctx context.Context, party string) (*Heard, error) {
 	c.h.mu.Lock()
 	end := c.h.destroyed[id]
 	c.h.mu.Unlock()
-	file := c.h.env.HostPath(path.Join(RecDir, c.ID+"-"+party+".wav"))
-	// MixMonitor closes the file just after the channel is destroyed; its
-	// header is complete once the RIFF size matches the file.
+	return readHeard(ctx, c.h.env.HostPath(path.Join(RecDir, c.ID+"-"+party+".wav")), party, end)
+}
+
+// readHeard reads a phone's recording once it is complete and anchors it
+// at end, the moment the recording stopped. The recorder (MixMonitor,
+// baresip) closes the file just after the call ends; its header is
+// complete once the RIFF size matches the file.
+func readHeard(ctx context.Context, file, party string, end time.Time) (*Heard, error) {
 	deadline := time.Now().Add(5 * time.Second)
 	for !wavComplete(file) {
 		if time.Now().After(deadline) {

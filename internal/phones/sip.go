@@ -17,8 +17,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/earshot/earshot/internal/audio"
 )
 
 // SIPPhone is a real SIP user agent: one baresip process in the sandbox
@@ -317,23 +315,7 @@ func (p *SIPPhone) Recording(ctx context.Context) (*Heard, error) {
 	p.mu.Lock()
 	end := p.closed
 	p.mu.Unlock()
-	file := p.h.env.HostPath(path.Join(p.dir, "heard.wav"))
-	deadline := time.Now().Add(5 * time.Second)
-	for !wavComplete(file) {
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("recording %s never completed", file)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	rec, err := audio.ReadWAV(file)
-	if err != nil {
-		return nil, err
-	}
-	return &Heard{Recording: rec, Party: p.Name, Start: end.Add(-rec.Duration())}, nil
+	return readHeard(ctx, p.h.env.HostPath(path.Join(p.dir, "heard.wav")), p.Name, end)
 }
 
 // Close stops the phone's process (the harness's own, by its pid).
