@@ -94,16 +94,47 @@ type Directory interface {
 // and the pool within the supervisor's scope. It returns nil or one of
 // ErrFeatureOff, ErrNotPermitted.
 func MaySupervise(org Organization, sup, agent User, pool Pool) error {
+	if err := mayAct(org, sup, agent); err != nil {
+		return err
+	}
+	if pool.Org != org.ID || len(sup.Pools) > 0 && !slices.Contains(sup.Pools, pool.ID) {
+		return ErrNotPermitted
+	}
+	return nil
+}
+
+// MaySuperviseAgent decides, without looking at any call, whether sup may
+// supervise agent in at least one pool: scope holds the pools of the
+// supervisor's scope (sup.Pools; none when the scope is the whole
+// organization). The answer to a supervisor asking about an agent
+// outside their scope must not depend on the agent's calls. It returns
+// nil or one of ErrFeatureOff, ErrNotPermitted.
+func MaySuperviseAgent(org Organization, sup, agent User, scope []Pool) error {
+	if err := mayAct(org, sup, agent); err != nil {
+		return err
+	}
+	if len(sup.Pools) == 0 {
+		return nil
+	}
+	for _, p := range scope {
+		if p.Org == org.ID && slices.Contains(sup.Pools, p.ID) && slices.Contains(p.Members, agent.ID) {
+			return nil
+		}
+	}
+	return ErrNotPermitted
+}
+
+// mayAct is what both decisions share: the feature on (R1), everyone in
+// org, the supervisor role, and nobody supervising themselves.
+func mayAct(org Organization, sup, agent User) error {
 	switch {
 	case !org.Has(FeatureSupervising):
 		return ErrFeatureOff
-	case sup.Org != org.ID || agent.Org != org.ID || pool.Org != org.ID:
+	case sup.Org != org.ID || agent.Org != org.ID:
 		return ErrNotPermitted
 	case !sup.HasRole(RoleSupervisor):
 		return ErrNotPermitted
 	case sup.ID == agent.ID:
-		return ErrNotPermitted
-	case len(sup.Pools) > 0 && !slices.Contains(sup.Pools, pool.ID):
 		return ErrNotPermitted
 	}
 	return nil

@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"maps"
 	"math/big"
-	"slices"
 	"sync"
 	"time"
 
@@ -256,26 +255,16 @@ func (s *Service) Offer(ctx context.Context, supervisor, agent, source string) (
 	return o, nil
 }
 
-// inScope decides, without looking at any call, whether sup may
-// supervise agent in at least one pool: the answer to a supervisor asking
-// about an agent outside their scope never depends on the agent's calls.
+// inScope reads the supervisor's scope pools and asks
+// earshot.MaySuperviseAgent, which decides without looking at any call.
 func (s *Service) inScope(ctx context.Context, org earshot.Organization, sup, agent earshot.User) error {
-	if !org.Has(earshot.FeatureSupervising) {
-		return earshot.ErrFeatureOff
-	}
-	if sup.Org != org.ID || agent.Org != org.ID || !sup.HasRole(earshot.RoleSupervisor) || sup.ID == agent.ID {
-		return earshot.ErrNotPermitted
-	}
-	if len(sup.Pools) == 0 {
-		return nil // every pool of the organization
-	}
+	scope := make([]earshot.Pool, 0, len(sup.Pools))
 	for _, id := range sup.Pools {
-		p, err := s.cfg.Directory.Pool(ctx, id)
-		if err == nil && p.Org == org.ID && slices.Contains(p.Members, agent.ID) {
-			return nil
+		if p, err := s.cfg.Directory.Pool(ctx, id); err == nil {
+			scope = append(scope, p)
 		}
 	}
-	return earshot.ErrNotPermitted
+	return earshot.MaySuperviseAgent(org, sup, agent, scope)
 }
 
 // Resolve returns the supervisor's newest offer if it is still valid:
