@@ -233,7 +233,7 @@ users:
   - {id: bo, org: acme, roles: [agent], endpoints: [PJSIP/3, pjsip/3, "3", PJSIP/4]}
   - {id: cy, org: acme, roles: [agent], endpoints: [PJSIP/5, PJSIP/4]}
   - {id: di, org: acme, roles: [supervisor], endpoints: [PJSIP/6, PJSIP/7]}
-  - {id: ed, org: acme, roles: [agent], endpoints: [`+strings.Repeat("PJSIP/x, ", directory.MaxEndpoints)+`PJSIP/y]}
+  - {id: ed, org: acme, roles: [agent], endpoints: [` + strings.Repeat("PJSIP/x, ", directory.MaxEndpoints) + `PJSIP/y]}
 `, []string{
 			`line 4: users[0] (al): set endpoint or endpoints, not both`,
 			`line 5: users[1] (bo): endpoint "pjsip/3" is listed twice`,

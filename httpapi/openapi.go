@@ -118,13 +118,13 @@ var eventSchemas = []struct{ name, schema, when string }{
 var orgQuery = []map[string]any{{"name": "org", "in": "query", "required": true, "description": "organization id", "schema": str()}}
 
 var pathParams = map[string]string{
-	"token": "push token of the device",
-	"pool":  "pool id",
-	"user":  "user id",
-	"id":    "session id",
+	"token":        "push token of the device",
+	"pool":         "pool id",
+	"user":         "user id",
+	"id":           "session id",
 	"subscription": "Web Push subscription id (createWebPushSubscription's answer)",
-	"org":   "organization id",
-	"file":  "file name under the console's directory",
+	"org":          "organization id",
+	"file":         "file name under the console's directory",
 }
 
 // problemResponses names the shared problem responses by status, with

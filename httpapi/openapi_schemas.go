@@ -67,8 +67,8 @@ func schemas() map[string]any {
 		"Role": map[string]any{"type": "string", "enum": []string{"supervisor", "agent"}},
 		"AdminUser": object([]string{"id", "org", "name", "roles", "endpoint", "endpoints", "phone_number", "pools", "password_set"}, map[string]any{
 			"id": str(), "org": str(), "name": str(), "roles": array(ref("Role")),
-			"endpoint":  describeSchema(nullable(str()), "the agent's endpoint when given as one; null when endpoints lists them"),
-			"endpoints": describeSchema(array(str()), "the agent's endpoints when given as a list; empty otherwise"),
+			"endpoint":     describeSchema(nullable(str()), "the agent's endpoint when given as one; null when endpoints lists them"),
+			"endpoints":    describeSchema(array(str()), "the agent's endpoints when given as a list; empty otherwise"),
 			"phone_number": nullable(str()),
 			"pools":        describeSchema(array(str()), "the supervising scope; empty means every pool of the organization"),
 			"password_set": describeSchema(boolean(), "whether the user has a password (the hash is never shown)"),

@@ -73,8 +73,8 @@ func TestProcess_LogsHoldNoSecrets(t *testing.T) {
 	out := p.out.String()
 	for _, want := range []string{
 		"type=listen_offer", "type=supervising_status", "type=session_ended", // the notifications
-		"token=…" + device[len(device)-8:],                                    // the token's tail
-		",******#", // the dial URI, masked
+		"token=…" + device[len(device)-8:],                                 // the token's tail
+		",******#",                                                         // the dial URI, masked
 		`msg="http request"`, "/api/v1/devices/…" + device[len(device)-8:], // the debug access log
 	} {
 		if !strings.Contains(out, want) {
