@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -89,11 +90,49 @@ func (h *Harness) SIP(ctx context.Context, o SIPOpts) (*SIPPhone, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctrlPort, err := freePort("tcp")
+	var p *SIPPhone
+	for attempt := 1; ; attempt++ {
+		p, err = h.launch(ctx, o, voice)
+		// The ports were free when picked, but another process may bind
+		// one (baresip binds TCP beside UDP) before baresip does: pick again.
+		if err == nil || !errors.Is(err, errPortTaken) || attempt == 5 {
+			break
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	sipPort, err := freePort("udp")
+	go p.read()
+	if o.Register {
+		// Asterisk's view rather than the phone's event: the registration
+		// may complete before the control connection is up.
+		deadline := time.Now().Add(10 * time.Second)
+		for !h.endpointOnline(ctx, "PJSIP", o.User) {
+			if time.Now().After(deadline) {
+				return nil, fmt.Errorf("sip phone %s never registered: %s", o.User, p.output())
+			}
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(50 * time.Millisecond): // polling Asterisk, with a deadline
+			}
+		}
+	}
+	return p, nil
+}
+
+// errPortTaken is a baresip start that failed because a port it was given
+// was bound by someone else in the meantime.
+var errPortTaken = errors.New("a port was taken")
+
+// launch starts one baresip process on fresh ports and connects to its
+// control interface.
+func (h *Harness) launch(ctx context.Context, o SIPOpts, voice string) (*SIPPhone, error) {
+	ctrlPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	sipPort, err := freeSIPPort()
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +189,9 @@ func (h *Harness) SIP(ctx context.Context, o SIPOpts) (*SIPPhone, error) {
 		}
 		select {
 		case <-p.exited:
+			if strings.Contains(p.output(), "Address already in use") {
+				return nil, fmt.Errorf("baresip exited: %w: %s", errPortTaken, p.output())
+			}
 			return nil, fmt.Errorf("baresip exited: %s", p.output())
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -157,22 +199,6 @@ func (h *Harness) SIP(ctx context.Context, o SIPOpts) (*SIPPhone, error) {
 		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("baresip's control port never opened: %s", p.output())
-		}
-	}
-	go p.read()
-	if o.Register {
-		// Asterisk's view rather than the phone's event: the registration
-		// may complete before the control connection is up.
-		deadline := time.Now().Add(10 * time.Second)
-		for !h.endpointOnline(ctx, "PJSIP", o.User) {
-			if time.Now().After(deadline) {
-				return nil, fmt.Errorf("sip phone %s never registered: %s", o.User, p.output())
-			}
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(50 * time.Millisecond): // polling Asterisk, with a deadline
-			}
 		}
 	}
 	return p, nil
@@ -196,22 +222,31 @@ func (h *Harness) endpointOnline(ctx context.Context, tech, resource string) boo
 	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&ep) == nil && ep.State == "online"
 }
 
-// freePort finds a loopback port nobody uses right now.
-func freePort(network string) (int, error) {
-	if network == "udp" {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port, nil
-	}
+// freePort finds a loopback TCP port nobody uses right now.
+func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// freeSIPPort finds a loopback port free for both UDP and TCP: baresip's
+// sip_listen binds both.
+func freeSIPPort() (int, error) {
+	for range 20 {
+		port, err := freePort()
+		if err != nil {
+			return 0, err
+		}
+		c, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
+		if err == nil {
+			c.Close()
+			return port, nil
+		}
+	}
+	return 0, errors.New("no loopback port free for both UDP and TCP")
 }
 
 // read takes baresip's netstrings ("<len>:<json>,") and keeps the events.
