@@ -42,6 +42,7 @@ type AuditEntry struct {
 	Agent      string    `json:"agent,omitempty"`
 	Pool       string    `json:"pool,omitempty"`
 	CallID     string    `json:"call_id,omitempty"`
+	Node       string    `json:"node,omitempty"`   // the Asterisk node that took the supervising call
 	Caller     string    `json:"caller,omitempty"` // the number that called the supervising number
 	Mode       Mode      `json:"mode,omitempty"`
 	Reason     string    `json:"reason,omitempty"`

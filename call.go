@@ -10,7 +10,11 @@ import (
 type ServiceCall struct {
 	// ID identifies the call; it is the id of the agent leg, the channel
 	// bound to the agent's endpoint that a supervisor's snoop attaches to.
-	ID       string    `json:"call_id"`
+	ID string `json:"call_id"`
+	// Node is the id of the Asterisk node the call is on (several nodes
+	// under one Earshot); a call that moves to another node (a transfer)
+	// is a new call.
+	Node     string    `json:"node,omitempty"`
 	Agent    string    `json:"agent"`
 	Pool     string    `json:"pool"`
 	Customer string    `json:"customer,omitempty"`

@@ -15,6 +15,12 @@ type Offer struct {
 	Agent      string `json:"agent"`
 	Pool       string `json:"pool"`
 	CallID     string `json:"call_id"`
+	// Node is the Asterisk node holding the call, and SupervisingNumber
+	// that node's supervising number: the one this offer must be called
+	// on (each node has its own). Empty in offers kept by an Earshot of
+	// one node before nodes existed: the configured number then applies.
+	Node              string `json:"node,omitempty"`
+	SupervisingNumber string `json:"supervising_number,omitempty"`
 	// Code is the optional one-time code the supervising leg must send by
 	// DTMF; empty when codes are off.
 	Code      string    `json:"-"`

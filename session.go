@@ -13,6 +13,7 @@ type Session struct {
 	Agent      string    `json:"agent"`
 	Pool       string    `json:"pool"`
 	CallID     string    `json:"call_id"`
+	Node       string    `json:"node,omitempty"` // the Asterisk node of the call and of the session
 	Mode       Mode      `json:"mode"`
 	StartedAt  time.Time `json:"started_at"`
 }

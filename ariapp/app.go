@@ -28,7 +28,11 @@ type Config struct {
 	// URL, User, Password reach ARI (see Options).
 	URL, User, Password string
 	// App is the Stasis application name; default "earshot".
-	App       string
+	App string
+	// Node names the Asterisk node this application speaks to, when one
+	// Earshot supervises several (one App per node); its calls, sessions
+	// and audit entries carry it. "" for an Earshot of one node.
+	Node      string
 	Directory earshot.Directory
 	Tracker   *Tracker
 	Offers    *offers.Service
@@ -115,7 +119,7 @@ func New(cfg Config) (*App, error) {
 	a := &App{
 		cfg:       cfg,
 		client:    NewClient(Options{URL: cfg.URL, User: cfg.User, Password: cfg.Password}),
-		tracker:   cfg.Tracker,
+		tracker:   cfg.Tracker.onNode(cfg.Node),
 		log:       cfg.Log,
 		routes:    make(map[string][]*session),
 		sessions:  make(map[string]*session),
@@ -142,6 +146,9 @@ func New(cfg Config) (*App, error) {
 	a.stream = s
 	return a, nil
 }
+
+// Node returns the id of the node the application speaks to.
+func (a *App) Node() string { return a.cfg.Node }
 
 // Tracker returns the service-call tracker.
 func (a *App) Tracker() *Tracker { return a.tracker }
@@ -422,6 +429,7 @@ func (a *App) audit(ctx context.Context, e earshot.AuditEntry) {
 		return
 	}
 	e.Time = time.Now().UTC()
+	e.Node = a.cfg.Node
 	if err := a.cfg.Audit.Record(ctx, e); err != nil {
 		a.log.Error("audit record", "kind", e.Kind, "session", e.Session, "error", err)
 	}

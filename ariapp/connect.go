@@ -51,7 +51,7 @@ func (s *session) connect(ctx context.Context) error {
 	s.mode = earshot.ModeListen
 	info := earshot.Session{
 		ID: s.id, Org: s.sup.Org, Supervisor: s.sup.ID, Agent: s.call.Agent, Pool: s.call.Pool,
-		CallID: s.call.ID, Mode: s.mode, StartedAt: time.Now().UTC(),
+		CallID: s.call.ID, Node: a.cfg.Node, Mode: s.mode, StartedAt: time.Now().UTC(),
 	}
 	s.info.Store(&info)
 	s.log = s.log.With("agent_leg", s.call.ID)

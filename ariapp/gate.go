@@ -65,6 +65,14 @@ func (s *session) authorize(ctx context.Context) (earshot.Offer, string) {
 // still supervise its agent in its pool.
 func (s *session) permit(ctx context.Context, org earshot.Organization, offer earshot.Offer) string {
 	a := s.app
+	if offer.Node != a.cfg.Node {
+		// Each node has its own supervising number and the offer names
+		// the one of the node holding the call: this node has no offer
+		// for the caller (and a call id of this node that happens to
+		// match must not connect them to the wrong call).
+		s.log.Info("supervising call on another node's number", "offer_node", offer.Node, "node", a.cfg.Node)
+		return earshot.RejectNoOffer
+	}
 	call, err := a.tracker.Call(offer.CallID)
 	if err != nil {
 		return earshot.RejectCallEnded

@@ -34,6 +34,7 @@ type Tracker struct {
 	dir    earshot.Directory
 	log    *slog.Logger
 	isOurs func(id string) bool
+	node   string // set once by onNode, before any event
 
 	mu      sync.RWMutex
 	calls   map[string]earshot.ServiceCall // by call id (the agent leg's channel id)
@@ -55,6 +56,13 @@ func newTracker(dir earshot.Directory, log *slog.Logger, isOurs func(string) boo
 		tracked: make(map[string]time.Time),
 		feed:    feed.New[earshot.CallEvent](256),
 	}
+}
+
+// onNode names the node the tracker follows; New calls it before the
+// application runs, so calls carry the node from the first event.
+func (t *Tracker) onNode(node string) *Tracker {
+	t.node = node
+	return t
 }
 
 // CallOf implements earshot.Calls.
@@ -166,7 +174,7 @@ func (t *Tracker) consider(ch ari.ChannelData, at time.Time) {
 	if ch.Connected != nil {
 		customer = ch.Connected.Number
 	}
-	t.start(earshot.ServiceCall{ID: ch.ID, Agent: agent.ID, Pool: pool, Customer: customer, Since: at})
+	t.start(earshot.ServiceCall{ID: ch.ID, Node: t.node, Agent: agent.ID, Pool: pool, Customer: customer, Since: at})
 }
 
 func (t *Tracker) start(c earshot.ServiceCall) {

@@ -31,6 +31,7 @@ type callEventJSON struct {
 	Pool   string    `json:"pool"`
 	CallID string    `json:"call_id"`
 	Since  time.Time `json:"since"`
+	Node   string    `json:"node,omitempty"`
 }
 
 type offerEventJSON struct {
@@ -194,7 +195,7 @@ func (s *Server) events(c echo.Context) error {
 			if ev.Ended {
 				name = evCallEnded
 			}
-			data = callEventJSON{Agent: ev.Call.Agent, Pool: ev.Call.Pool, CallID: ev.Call.ID, Since: ev.Call.Since.UTC()}
+			data = callEventJSON{Agent: ev.Call.Agent, Pool: ev.Call.Pool, CallID: ev.Call.ID, Since: ev.Call.Since.UTC(), Node: ev.Call.Node}
 		case ev, ok := <-offers:
 			if !ok {
 				return nil

@@ -27,7 +27,7 @@ func schemas() map[string]any {
 			"id": str(), "name": str(), "number": str(), "agents": integer(), "agents_on_call": integer(),
 		}),
 		"PoolList": object([]string{"pools"}, map[string]any{"pools": array(ref("Pool"))}),
-		"OnCall": object([]string{"pool", "call_id", "since", "supervisors"}, map[string]any{"pool": str(), "call_id": str(), "since": dateTime(),
+		"OnCall": object([]string{"pool", "call_id", "since", "supervisors"}, map[string]any{"pool": str(), "call_id": str(), "since": dateTime(), "node": nodeDoc,
 			"supervisors": describeSchema(array(ref("CallSupervisor")), "who supervises the call now, and in which mode (several may)")}),
 		"CallSupervisor": object([]string{"id", "name", "mode"}, map[string]any{"id": str(), "name": str(), "mode": ref("Mode")}),
 		"UserView": object([]string{"id", "name", "on_call", "supervised"}, map[string]any{
@@ -39,7 +39,7 @@ func schemas() map[string]any {
 		}),
 		"Offer": object([]string{"id", "agent", "pool", "supervising_number", "dial_uri", "expires_at"}, map[string]any{
 			"id": str(), "agent": str(), "pool": str(), "supervising_number": str(),
-			"dial_uri": describeSchema(str(), "tel: URI that opens the dialer"), "expires_at": dateTime(),
+			"dial_uri": describeSchema(str(), "tel: URI that opens the dialer"), "expires_at": dateTime(), "node": nodeDoc,
 		}),
 		"OfferResponse": object([]string{"offer"}, map[string]any{"offer": ref("Offer")}),
 		"Settings":      closed([]string{"phone_number"}, map[string]any{"phone_number": describeSchema(nullable(str()), "E.164 when read; any usual notation when written")}),
@@ -47,7 +47,7 @@ func schemas() map[string]any {
 		"Mode":          modes,
 		"ModeRequest":   closed([]string{"mode"}, map[string]any{"mode": ref("Mode")}),
 		"Session": object([]string{"id", "agent", "pool", "mode", "started_at"}, map[string]any{
-			"id": str(), "agent": str(), "pool": str(), "mode": ref("Mode"), "started_at": dateTime(),
+			"id": str(), "agent": str(), "pool": str(), "mode": ref("Mode"), "started_at": dateTime(), "node": nodeDoc,
 		}),
 		"SessionList": object([]string{"sessions", "stale"}, map[string]any{
 			"sessions": array(ref("Session")), "stale": staleDoc, "stale_reason": staleReasonDoc,
@@ -59,7 +59,7 @@ func schemas() map[string]any {
 			"kind": map[string]any{"type": "string", "enum": []string{"connect", "mode", "end", "reject"},
 				"x-enum-varnames": []string{"KindConnect", "KindMode", "KindEnd", "KindReject"}},
 			"org": str(), "session": str(), "supervisor": str(), "agent": str(), "pool": str(),
-			"call_id": str(), "caller": str(), "mode": ref("Mode"), "reason": str(),
+			"call_id": str(), "node": nodeDoc, "caller": str(), "mode": ref("Mode"), "reason": str(),
 		}),
 		"AuditPage": object([]string{"entries", "next_before"}, map[string]any{
 			"entries": array(ref("AuditEntry")), "next_before": describeSchema(nullable(integer()), "before= of the next page; null on the last"),
@@ -116,11 +116,13 @@ func schemas() map[string]any {
 				"id": str(), "org": str(), "name": str(), "number": str(), "members": array(str()),
 			})),
 		}), "the directory file the operator maintains (as for --directory), in YAML"),
-		"Health":  object([]string{"status"}, map[string]any{"status": str()}),
-		"Ready":   object([]string{"ready", "checks"}, map[string]any{"ready": boolean(), "checks": map[string]any{"type": "object", "additionalProperties": str()}}),
+		"Health": object([]string{"status"}, map[string]any{"status": str()}),
+		"Ready": object([]string{"ready", "checks"}, map[string]any{"ready": boolean(), "checks": map[string]any{"type": "object", "additionalProperties": str()},
+			"nodes": describeSchema(map[string]any{"type": "object", "additionalProperties": str()},
+				"each Asterisk node by id: ok, or why it is not reachable; with several nodes, ready stays true while any is")}),
 		"OpenAPI": map[string]any{"type": "object", "description": "an OpenAPI 3.0 document"},
 		"CallEvent": object([]string{"agent", "pool", "call_id", "since"}, map[string]any{
-			"agent": str(), "pool": str(), "call_id": str(), "since": dateTime(),
+			"agent": str(), "pool": str(), "call_id": str(), "since": dateTime(), "node": nodeDoc,
 		}),
 		"OfferEvent": map[string]any{"allOf": []any{ref("Offer"), map[string]any{"type": "object", "properties": map[string]any{
 			"source": map[string]any{"type": "string", "enum": []string{"ad_hoc", "supervised"},
@@ -197,4 +199,5 @@ var (
 	staleDoc = describeSchema(boolean(),
 		"true while the phone system is unreachable: on-call state and sessions are the last known (on GET /users/{user} and in lists)")
 	staleReasonDoc = describeSchema(str(), "why the state is stale; present only when stale")
+	nodeDoc        = describeSchema(str(), "the Asterisk node of the call (several nodes under one Earshot); absent with one node without an id")
 )

@@ -149,6 +149,15 @@ type Config struct {
 	// while not, reads are marked stale and actions that need Asterisk
 	// answer 503. Nil: always current.
 	Live ReadyFunc
+	// Stale, when set, decides the stale marks instead of Live: with
+	// several Asterisk nodes, reads are stale while any node is
+	// unreachable (what it had is the last known state), while actions
+	// answer 503 only when none is (Live); an action on a down node's
+	// call or session answers 503 by itself.
+	Stale ReadyFunc
+	// Nodes, when set, reports each Asterisk node's state by node id
+	// ("ok" or why not) on /readyz, beside the checks.
+	Nodes func() map[string]string
 	// Console, when set, is the web console's files (index.html at /,
 	// the rest under /console/).
 	Console fs.FS
@@ -349,7 +358,11 @@ func (s *Server) readyz(c echo.Context) error {
 		status = http.StatusServiceUnavailable
 		checks[name] = why
 	}
-	return c.JSON(status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
+	body := map[string]any{"ready": status == http.StatusOK, "checks": checks}
+	if s.cfg.Nodes != nil {
+		body["nodes"] = s.cfg.Nodes()
+	}
+	return c.JSON(status, body)
 }
 
 // accessLog logs one line per request with its request id, so a problem's

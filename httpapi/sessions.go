@@ -16,10 +16,11 @@ type sessionJSON struct {
 	Pool      string       `json:"pool"`
 	Mode      earshot.Mode `json:"mode"`
 	StartedAt time.Time    `json:"started_at"`
+	Node      string       `json:"node,omitempty"`
 }
 
 func newSessionJSON(s earshot.Session) sessionJSON {
-	return sessionJSON{ID: s.ID, Agent: s.Agent, Pool: s.Pool, Mode: s.Mode, StartedAt: s.StartedAt.UTC()}
+	return sessionJSON{ID: s.ID, Agent: s.Agent, Pool: s.Pool, Mode: s.Mode, StartedAt: s.StartedAt.UTC(), Node: s.Node}
 }
 
 type modeRequest struct {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,9 +23,12 @@ type userView struct {
 }
 
 type onCallJSON struct {
-	Pool   string    `json:"pool"`
-	CallID string    `json:"call_id"`
-	Since  time.Time `json:"since"`
+	Pool   string `json:"pool"`
+	CallID string `json:"call_id"`
+	// Node is the Asterisk node the call is on; omitted by an Earshot of
+	// one node without a node id.
+	Node  string    `json:"node,omitempty"`
+	Since time.Time `json:"since"`
 	// Supervisors are on the call now (watchers.go).
 	Supervisors []callSupervisorJSON `json:"supervisors"`
 }
@@ -37,7 +41,7 @@ type viewer struct {
 	p          *principal
 	supervised map[string]bool
 	pools      map[string]bool
-	sessions   map[string][]earshot.Session // by call id; read on first use
+	sessions   map[string][]earshot.Session // by node and call id; read on first use
 }
 
 func (s *Server) newViewer(c echo.Context) (*viewer, error) {
@@ -94,11 +98,11 @@ func (v *viewer) view(u earshot.User) (userView, error) {
 	if err != nil || !ok {
 		return out, err
 	}
-	sups, err := v.supervisorsOn(call.ID)
+	sups, err := v.supervisorsOn(call)
 	if err != nil {
 		return out, err
 	}
-	out.OnCall = &onCallJSON{Pool: call.Pool, CallID: call.ID, Since: call.Since.UTC(), Supervisors: sups}
+	out.OnCall = &onCallJSON{Pool: call.Pool, CallID: call.ID, Node: call.Node, Since: call.Since.UTC(), Supervisors: sups}
 	return out, nil
 }
 
@@ -167,12 +171,15 @@ type offerJSON struct {
 	SupervisingNumber string    `json:"supervising_number"`
 	DialURI           string    `json:"dial_uri"`
 	ExpiresAt         time.Time `json:"expires_at"`
+	Node              string    `json:"node,omitempty"`
 }
 
 func (s *Server) newOfferJSON(o earshot.Offer) offerJSON {
+	// Each node has its own number; the offer names its call's.
+	number := cmp.Or(o.SupervisingNumber, s.cfg.SupervisingNumber)
 	return offerJSON{
-		ID: o.ID, Agent: o.Agent, Pool: o.Pool, SupervisingNumber: s.cfg.SupervisingNumber,
-		DialURI: earshot.DialURI(s.cfg.SupervisingNumber, o.Code), ExpiresAt: o.ExpiresAt.UTC(),
+		ID: o.ID, Agent: o.Agent, Pool: o.Pool, SupervisingNumber: number,
+		DialURI: earshot.DialURI(number, o.Code), ExpiresAt: o.ExpiresAt.UTC(), Node: o.Node,
 	}
 }
 

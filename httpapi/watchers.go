@@ -19,15 +19,18 @@ type callSupervisorJSON struct {
 
 // supervisorsOn lists the supervisors on a call, by name. The sessions
 // are read once per request (viewer).
-func (v *viewer) supervisorsOn(callID string) ([]callSupervisorJSON, error) {
+func (v *viewer) supervisorsOn(call earshot.ServiceCall) ([]callSupervisorJSON, error) {
+	// Keyed by node and call id: ids are channel ids, unique per node.
+	key := func(node, id string) string { return node + "\x00" + id }
 	if v.sessions == nil {
 		v.sessions = map[string][]earshot.Session{}
 		for _, s := range v.s.cfg.Supervising.Sessions("") {
-			v.sessions[s.CallID] = append(v.sessions[s.CallID], s)
+			k := key(s.Node, s.CallID)
+			v.sessions[k] = append(v.sessions[k], s)
 		}
 	}
 	out := []callSupervisorJSON{}
-	for _, s := range v.sessions[callID] {
+	for _, s := range v.sessions[key(call.Node, call.ID)] {
 		name := s.Supervisor
 		u, err := v.s.cfg.Store.User(v.ctx, s.Supervisor)
 		switch {

@@ -28,6 +28,20 @@ type Sources struct {
 	ARI      func() ariapp.Stats
 	ARIUp    func() bool
 	Push     func() push.Stats
+	// Nodes, when set, reads each Asterisk node (several under one
+	// Earshot): the earshot_node_* metrics, labelled by node. The
+	// metrics above stay Earshot-wide (earshot_ari_up is 1 while every
+	// node is connected).
+	Nodes func() []Node
+}
+
+// Node is one Asterisk node's read-out.
+type Node struct {
+	ID       string
+	Up       bool // its event stream is connected
+	Calls    int  // service calls live on it
+	Sessions int  // sessions live on it
+	ARI      ariapp.Stats
 }
 
 // Metrics is one registry with Earshot's metrics and the Go runtime's.
@@ -67,22 +81,27 @@ func (m *Metrics) ObserveAPI(method, route string, status int, d time.Duration) 
 }
 
 var (
-	descCalls       = desc("earshot_service_calls", "Service calls live now.")
-	descSessions    = desc("earshot_sessions", "Supervising sessions live now, by mode.", "mode")
-	descStarted     = desc("earshot_sessions_started_total", "Supervising sessions connected.")
-	descOffersLive  = desc("earshot_offers_live", "Listen offers valid now.")
-	descOffers      = desc("earshot_offers_total", "Listen offers made, by source (ad_hoc, supervised).", "source")
-	descWithdrawn   = desc("earshot_offers_withdrawn_total", "Listen offers withdrawn because the call ended first.")
-	descRejects     = desc("earshot_rejects_total", "Supervising calls rejected, by reason.", "reason")
-	descARIUp       = desc("earshot_ari_up", "1 while the ARI event stream is connected.")
-	descConnects    = desc("earshot_ari_connects_total", "ARI event stream connections; each one after the first is a reconnect.")
-	descEvents      = desc("earshot_ari_events_total", "ARI events received.")
-	descBadEvents   = desc("earshot_ari_events_undecodable_total", "ARI events that could not be decoded.")
-	descReconciled  = desc("earshot_reconciled_total", "Corrections made by reconciliation: events missed or dropped.")
-	descSweeps      = desc("earshot_reconcile_sweeps_total", "Reconciliation sweeps run (every 15 s and after each connect).")
-	descPush        = desc("earshot_push_notifications_total", "Push notifications by outcome (queued, sent, failed, dropped).", "outcome")
-	descPushRetries = desc("earshot_push_retries_total", "Push delivery attempts after the first.")
-	descPushRemoved = desc("earshot_push_tokens_removed_total", "Push tokens deleted because the push service rejected them.")
+	descCalls        = desc("earshot_service_calls", "Service calls live now.")
+	descSessions     = desc("earshot_sessions", "Supervising sessions live now, by mode.", "mode")
+	descStarted      = desc("earshot_sessions_started_total", "Supervising sessions connected.")
+	descOffersLive   = desc("earshot_offers_live", "Listen offers valid now.")
+	descOffers       = desc("earshot_offers_total", "Listen offers made, by source (ad_hoc, supervised).", "source")
+	descWithdrawn    = desc("earshot_offers_withdrawn_total", "Listen offers withdrawn because the call ended first.")
+	descRejects      = desc("earshot_rejects_total", "Supervising calls rejected, by reason.", "reason")
+	descARIUp        = desc("earshot_ari_up", "1 while the ARI event stream is connected.")
+	descConnects     = desc("earshot_ari_connects_total", "ARI event stream connections; each one after the first is a reconnect.")
+	descEvents       = desc("earshot_ari_events_total", "ARI events received.")
+	descBadEvents    = desc("earshot_ari_events_undecodable_total", "ARI events that could not be decoded.")
+	descReconciled   = desc("earshot_reconciled_total", "Corrections made by reconciliation: events missed or dropped.")
+	descSweeps       = desc("earshot_reconcile_sweeps_total", "Reconciliation sweeps run (every 15 s and after each connect).")
+	descPush         = desc("earshot_push_notifications_total", "Push notifications by outcome (queued, sent, failed, dropped).", "outcome")
+	descNodeUp       = desc("earshot_node_ari_up", "1 while the node's ARI event stream is connected.", "node")
+	descNodeCalls    = desc("earshot_node_service_calls", "Service calls live now on the node.", "node")
+	descNodeSessions = desc("earshot_node_sessions", "Supervising sessions live now on the node.", "node")
+	descNodeConnects = desc("earshot_node_ari_connects_total", "The node's ARI event stream connections; each one after the first is a reconnect.", "node")
+	descNodeStarted  = desc("earshot_node_sessions_started_total", "Supervising sessions connected on the node.", "node")
+	descPushRetries  = desc("earshot_push_retries_total", "Push delivery attempts after the first.")
+	descPushRemoved  = desc("earshot_push_tokens_removed_total", "Push tokens deleted because the push service rejected them.")
 )
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -95,6 +114,7 @@ type collector struct{ src Sources }
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descCalls, descSessions, descStarted, descOffersLive, descOffers, descWithdrawn, descRejects,
+		descNodeUp, descNodeCalls, descNodeSessions, descNodeConnects, descNodeStarted,
 		descARIUp, descConnects, descEvents, descBadEvents, descReconciled, descSweeps,
 		descPush, descPushRetries, descPushRemoved,
 	} {
@@ -138,6 +158,19 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descBadEvents, a.BadEvents)
 	counter(descReconciled, a.Reconciled)
 	counter(descSweeps, a.Sweeps)
+	if c.src.Nodes != nil {
+		for _, n := range c.src.Nodes() {
+			up := 0.0
+			if n.Up {
+				up = 1
+			}
+			gauge(descNodeUp, up, n.ID)
+			gauge(descNodeCalls, float64(n.Calls), n.ID)
+			gauge(descNodeSessions, float64(n.Sessions), n.ID)
+			counter(descNodeConnects, n.ARI.Connects, n.ID)
+			counter(descNodeStarted, n.ARI.Sessions, n.ID)
+		}
+	}
 	if c.src.Push != nil {
 		p := c.src.Push()
 		counter(descPush, p.Queued, "queued")

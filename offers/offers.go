@@ -47,7 +47,15 @@ type Config struct {
 	SupervisorsOf func(ctx context.Context, agent string) ([]string, error)
 	// Busy reports whether a supervisor already supervises a call, so no
 	// offer is made for it; nil means never.
-	Busy func(supervisor, callID string) bool
+	Busy func(supervisor string, call earshot.ServiceCall) bool
+	// NumberOf returns the supervising number of a node: an offer names
+	// the number of the node holding the call (each node has its own).
+	// nil leaves offers without one (the API's configured number applies).
+	NumberOf func(node string) string
+	// Reachable reports whether a node's Asterisk answers now; an offer
+	// for a call on a node that does not is refused (ErrUnavailable),
+	// since its number could not connect. nil means always.
+	Reachable func(node string) bool
 	// Store keeps offers across a restart, so a supervisor who pressed
 	// Listen just before one can still dial in; nil keeps them in memory.
 	Store Store
@@ -216,13 +224,16 @@ func (s *Service) Offer(ctx context.Context, supervisor, agent, source string) (
 	if sup.PhoneNumber == "" {
 		return earshot.Offer{}, earshot.ErrNoPhoneNumber
 	}
+	if s.cfg.Reachable != nil && !s.cfg.Reachable(call.Node) {
+		return earshot.Offer{}, earshot.ErrUnavailable
+	}
 	now := s.cfg.Now()
 	s.mu.Lock()
 	// A second Listen for the same call refreshes the offer rather than
 	// making another, so the supervisor's notifications do not pile up.
 	// The same call announced again (R8 after a restart) is no news.
 	if id, ok := s.latest[supervisor]; ok {
-		if e := s.byID[id]; e != nil && e.offer.CallID == call.ID && now.Before(e.offer.ExpiresAt) {
+		if e := s.byID[id]; e != nil && e.offer.CallID == call.ID && e.offer.Node == call.Node && now.Before(e.offer.ExpiresAt) {
 			if source == earshot.OfferSupervised {
 				o := e.offer
 				s.mu.Unlock()
@@ -240,7 +251,10 @@ func (s *Service) Offer(ctx context.Context, supervisor, agent, source string) (
 	}
 	o := earshot.Offer{
 		ID: newID(), Org: org.ID, Supervisor: supervisor, Agent: agent, Pool: pool.ID, CallID: call.ID,
-		CreatedAt: now, ExpiresAt: now.Add(s.cfg.TTL),
+		Node: call.Node, CreatedAt: now, ExpiresAt: now.Add(s.cfg.TTL),
+	}
+	if s.cfg.NumberOf != nil {
+		o.SupervisingNumber = s.cfg.NumberOf(call.Node)
 	}
 	if s.cfg.Codes {
 		o.Code = newCode(s.cfg.CodeDigits)
@@ -250,7 +264,7 @@ func (s *Service) Offer(ctx context.Context, supervisor, agent, source string) (
 	s.made[source]++
 	s.mu.Unlock()
 	s.keep(ctx, o)
-	s.cfg.Log.Info("listen offer made", "offer", o.ID, "supervisor", supervisor, "agent", agent, "call", call.ID, "source", source)
+	s.cfg.Log.Info("listen offer made", "offer", o.ID, "supervisor", supervisor, "agent", agent, "call", call.ID, "node", call.Node, "source", source)
 	s.feed.Publish(earshot.OfferEvent{Offer: o, Source: source})
 	return o, nil
 }
@@ -406,7 +420,7 @@ func (s *Service) Run(ctx context.Context) {
 				return
 			}
 			if ev.Ended {
-				s.withdrawCall(ev.Call.ID)
+				s.withdrawCall(ev.Call)
 			} else {
 				s.offerSupervisors(ctx, ev.Call)
 			}
@@ -416,11 +430,11 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
-func (s *Service) withdrawCall(callID string) {
+func (s *Service) withdrawCall(call earshot.ServiceCall) {
 	s.mu.Lock()
 	var gone []earshot.Offer
 	for id, e := range s.byID {
-		if e.offer.CallID == callID {
+		if e.offer.CallID == call.ID && e.offer.Node == call.Node {
 			gone = append(gone, e.offer)
 			s.removeLocked(id)
 		}
@@ -443,7 +457,7 @@ func (s *Service) offerSupervisors(ctx context.Context, call earshot.ServiceCall
 		return
 	}
 	for _, sup := range sups {
-		if s.cfg.Busy != nil && s.cfg.Busy(sup, call.ID) {
+		if s.cfg.Busy != nil && s.cfg.Busy(sup, call) {
 			continue
 		}
 		if _, err := s.Offer(ctx, sup, call.Agent, earshot.OfferSupervised); err != nil {

@@ -243,7 +243,7 @@ func TestService_Run_SupervisedOffers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, calls, _ := setupWith(t, func(c *offers.Config) {
 				c.SupervisorsOf = func(_ context.Context, agent string) ([]string, error) { return []string{"sara"}, nil }
-				c.Busy = func(sup, call string) bool { return tc.busy && call == "leg-1" }
+				c.Busy = func(sup string, call earshot.ServiceCall) bool { return tc.busy && call.ID == "leg-1" }
 			})
 			// bob's call, announced last, is the sentinel: Run handles
 			// events in order.

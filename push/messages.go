@@ -1,6 +1,7 @@
 package push
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -68,8 +69,13 @@ func (b *builder) offer(ctx context.Context, ev earshot.OfferEvent) (Message, bo
 	}
 	data["type"] = TypeListenOffer
 	data["source"] = ev.Source
-	data["supervising_number"] = b.supervisingNumber
-	data["dial_uri"] = earshot.DialURI(b.supervisingNumber, o.Code)
+	// Each node has its own number; the offer names its call's.
+	number := cmp.Or(o.SupervisingNumber, b.supervisingNumber)
+	data["supervising_number"] = number
+	data["dial_uri"] = earshot.DialURI(number, o.Code)
+	if o.Node != "" {
+		data["node"] = o.Node
+	}
 	data["expires_at"] = o.ExpiresAt.UTC().Format(time.RFC3339)
 	return b.message(data, o.CallID, CategoryListenOffer, ttl,
 		agent+" is on a service call",

@@ -14,15 +14,19 @@ import (
 // two convert into each other, but keeps the one-time code, which
 // earshot.Offer leaves out of JSON.
 type offerRecord struct {
-	ID         string    `json:"id"`
-	Org        string    `json:"org"`
-	Supervisor string    `json:"supervisor"`
-	Agent      string    `json:"agent"`
-	Pool       string    `json:"pool"`
-	CallID     string    `json:"call_id"`
-	Code       string    `json:"code,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
-	ExpiresAt  time.Time `json:"expires_at"`
+	ID         string `json:"id"`
+	Org        string `json:"org"`
+	Supervisor string `json:"supervisor"`
+	Agent      string `json:"agent"`
+	Pool       string `json:"pool"`
+	CallID     string `json:"call_id"`
+	// Node and SupervisingNumber are absent in offers stored before
+	// several nodes were supported: they decode empty.
+	Node              string    `json:"node,omitempty"`
+	SupervisingNumber string    `json:"supervising_number,omitempty"`
+	Code              string    `json:"code,omitempty"`
+	CreatedAt         time.Time `json:"created_at"`
+	ExpiresAt         time.Time `json:"expires_at"`
 }
 
 // PutOffer stores a pending listen offer, code included, so that offers

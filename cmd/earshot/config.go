@@ -31,6 +31,10 @@ type Config struct {
 	ARIUser     string // ari-user
 	ARIPassword string // ari-password (secret)
 	ARIApp      string // ari-app: the Stasis application name
+	// NodeID names the Asterisk node the ari-* settings reach (node-id);
+	// ExtraNodes are the others (nodes), see nodes.go.
+	NodeID     string
+	ExtraNodes []NodeConfig
 
 	HTTPAddr   string // http-addr: host:port of the API
 	DB         string // db: path of the bbolt file
@@ -118,6 +122,8 @@ var settings = []setting{
 	{name: "ari-user", def: "earshot", usage: "ARI user"},
 	{name: "ari-password", usage: "ARI password", secret: true, cred: credContent},
 	{name: "ari-app", def: "earshot", usage: "Stasis application name"},
+	{name: "node-id", def: "main", usage: "id of the Asterisk node the ari-* settings reach (several nodes: see nodes)"},
+	{name: "nodes", usage: "further Asterisk nodes, ';'-separated: id=b,ari-url=URL,supervising-number=NUMBER[,ari-user=,ari-password=,ari-app=]", secret: true, cred: credContent},
 	{name: "http-addr", def: "127.0.0.1:8080", usage: "host:port the API listens on"},
 	{name: "metrics-addr", usage: "host:port serving only /metrics, without credentials (default: /metrics on http-addr)"},
 	{name: "metrics-auth", def: "true", usage: "/metrics on http-addr needs the admin token", isBool: true},
@@ -359,6 +365,7 @@ func parseConfig(raw map[string]string) (*Config, []error) {
 		ARIUser:        raw["ari-user"],
 		ARIPassword:    raw["ari-password"],
 		ARIApp:         raw["ari-app"],
+		NodeID:         raw["node-id"],
 		HTTPAddr:       raw["http-addr"],
 		MetricsAddr:    raw["metrics-addr"],
 		DB:             raw["db"],
@@ -416,6 +423,18 @@ func parseConfig(raw map[string]string) (*Config, []error) {
 			bad("supervising-number", "%s", earshot.ErrorMessage(err))
 		}
 		c.SupervisingNumber = n
+	}
+
+	if !nodeIDPattern.MatchString(c.NodeID) {
+		bad("node-id", "%q is not 1 to 32 lower-case letters, digits or -", c.NodeID)
+	}
+	if raw["nodes"] != "" {
+		if c.SupervisingNumber == "" {
+			bad("nodes", "several nodes need supervising-number too: each node has its own")
+		}
+		nodes, more := parseNodes(raw["nodes"], c, region)
+		c.ExtraNodes = nodes
+		problems = append(problems, more...)
 	}
 
 	switch c.Push {
@@ -563,8 +582,10 @@ func redactURL(s string) string {
 // ARIBase returns ARI's base URL, ending in "/ari" without a trailing
 // slash: Earshot appends /ari to Asterisk's HTTP base, and also accepts a
 // URL that already ends in /ari or /ari/.
-func (c *Config) ARIBase() string {
-	u := strings.TrimRight(c.ARIURL, "/")
+func (c *Config) ARIBase() string { return ariBase(c.ARIURL) }
+
+func ariBase(url string) string {
+	u := strings.TrimRight(url, "/")
 	if strings.HasSuffix(u, "/ari") {
 		return u
 	}
@@ -588,6 +609,8 @@ func (c *Config) Redacted() map[string]string {
 		"ari-user":           c.ARIUser,
 		"ari-password":       secret(c.ARIPassword),
 		"ari-app":            c.ARIApp,
+		"node-id":            c.NodeID,
+		"nodes":              redactedNodes(c.ExtraNodes),
 		"http-addr":          c.HTTPAddr,
 		"metrics-addr":       c.MetricsAddr,
 		"metrics-auth":       strconv.FormatBool(c.MetricsAuth),

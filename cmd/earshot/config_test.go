@@ -39,7 +39,7 @@ func TestLoadConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := Config{
-			ARIURL: "http://127.0.0.1:8088", ARIUser: "earshot", ARIApp: "earshot",
+			ARIURL: "http://127.0.0.1:8088", ARIUser: "earshot", ARIApp: "earshot", NodeID: "main",
 			HTTPAddr: "127.0.0.1:8080", MetricsAuth: true, DB: "earshot.db", DefaultRegion: "FI",
 			Push: PushLog, PushQueue: 1024, PushAttempts: 5, PushTimeout: 15 * time.Second, WebPushSubject: "mailto:earshot@localhost",
 			LogLevel: slog.LevelInfo, LogFormat: "text", OfferTTL: 2 * time.Minute, TokenTTL: 8 * time.Hour, AgentTone: "connect", DTMFModes: true, DTMFKeys: "456",
@@ -165,13 +165,16 @@ func TestLoadConfig_Env(t *testing.T) {
 		"EARSHOT_PUSH_QUEUE": "64", "EARSHOT_PUSH_ATTEMPTS": "3", "EARSHOT_PUSH_TIMEOUT": "2s", "EARSHOT_WEBPUSH_SUBJECT": "https://ops.example.com/contact",
 		"EARSHOT_LOG_FORMAT": "json", "EARSHOT_OFFER_TTL": "5m", "EARSHOT_TOKEN_TTL": "30m", "EARSHOT_AGENT_TONE": "off",
 		"EARSHOT_DTMF_MODES": "0", "EARSHOT_DTMF_KEYS": "123", "EARSHOT_OFFER_CODES": "1",
+		"EARSHOT_NODE_ID": "hel", "EARSHOT_NODES": "id=tku,ari-url=http://pbx2:8088,supervising-number=+35821234599,ari-password=p2",
 	}
 	c, err := LoadConfig(nil, e.get)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Config{
-		ARIURL: "http://pbx:8088/ari", ARIUser: "u", ARIPassword: "p", ARIApp: "app", HTTPAddr: "0.0.0.0:80",
+		ARIURL: "http://pbx:8088/ari", ARIUser: "u", ARIPassword: "p", ARIApp: "app", NodeID: "hel",
+		ExtraNodes:  []NodeConfig{{ID: "tku", ARIURL: "http://pbx2:8088", ARIUser: "u", ARIPassword: "p2", ARIApp: "app", SupervisingNumber: "+35821234599"}},
+		HTTPAddr:    "0.0.0.0:80",
 		MetricsAddr: "127.0.0.1:9464", MetricsAuth: false,
 		DB: "/var/lib/earshot.db", Directory: "dir.yaml", AdminToken: longToken, SupervisingNumber: "+35891234599",
 		DefaultRegion: "SE", Push: "fcm", FCMCredentials: "sa.json", FCMProject: "proj",
@@ -557,5 +560,68 @@ func TestLoadConfig_Credentials(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("err = %v, want %q", err, w)
 		}
+	}
+}
+
+// TestLoadConfig_Nodes checks the nodes setting: each further node's
+// defaults, and a problem naming the node (never its password) for each
+// mistake.
+func TestLoadConfig_Nodes(t *testing.T) {
+	base := []string{"--supervising-number", "+35891234599", "--ari-password", "pw"}
+	t.Run("OK", func(t *testing.T) {
+		c, err := LoadConfig(append(base, "--node-id", "a", "--nodes",
+			" id=b, ari-url=http://10.0.0.2:8088, supervising-number=09 1234 598 ; id=c,ari-url=https://c:8089/ari,supervising-number=+35891234597,ari-user=x,ari-password=y,ari-app=z;"), env{}.get)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := c.Nodes()
+		want := []NodeConfig{
+			{ID: "a", ARIURL: "http://127.0.0.1:8088", ARIUser: "earshot", ARIPassword: "pw", ARIApp: "earshot", SupervisingNumber: "+35891234599"},
+			{ID: "b", ARIURL: "http://10.0.0.2:8088", ARIUser: "earshot", ARIPassword: "pw", ARIApp: "earshot", SupervisingNumber: "+35891234598"},
+			{ID: "c", ARIURL: "https://c:8089/ari", ARIUser: "x", ARIPassword: "y", ARIApp: "z", SupervisingNumber: "+35891234597"},
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("nodes:\n got %v\nwant %v", got, want)
+		}
+		if got[2].ARIBase() != "https://c:8089/ari" || got[1].ARIBase() != "http://10.0.0.2:8088/ari" {
+			t.Errorf("ari bases %s, %s", got[1].ARIBase(), got[2].ARIBase())
+		}
+		if r := c.Redacted()["nodes"]; strings.Contains(r, "=y") || !strings.Contains(r, "ari-password=***") {
+			t.Errorf("redacted nodes %q shows a password or hides that one is set", r)
+		}
+	})
+	for _, tc := range []struct {
+		name, nodes string
+		args        []string
+		want        string
+	}{
+		{"NoID", "ari-url=http://b:8088,supervising-number=+35891234598", nil, "node 1: id is missing"},
+		{"BadID", "id=B C,ari-url=http://b:8088,supervising-number=+35891234598", nil, `node "B C": id is not`},
+		{"SameID", "id=main,ari-url=http://b:8088,supervising-number=+35891234598", nil, `node "main": id is used twice`},
+		{"BadURL", "id=b,ari-url=ftp://b,supervising-number=+35891234598", nil, "node b: ari-url"},
+		{"NoNumber", "id=b,ari-url=http://b:8088", nil, "node b: supervising-number is missing"},
+		{"SameNumber", "id=b,ari-url=http://b:8088,supervising-number=+35891234599", nil, "is node main's too"},
+		{"BadNumber", "id=b,ari-url=http://b:8088,supervising-number=12", nil, "node b: supervising-number:"},
+		{"UnknownKey", "id=b,ari-url=http://b:8088,supervising-number=+35891234598,color=red", nil, `unknown key "color"`},
+		{"NotKeyValue", "id=b,ari-url=http://b:8088,supervising-number=+35891234598,hunter2secret", nil, `"hunt…" is not key=value`},
+		{"FirstNodeWithoutNumber", "id=b,ari-url=http://b:8088,supervising-number=+35891234598", []string{"--ari-password", "pw"}, "several nodes need supervising-number"},
+		{"BadNodeID", "", []string{"--supervising-number", "+35891234599", "--node-id", "Main"}, "node-id: \"Main\""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := tc.args
+			if args == nil {
+				args = base
+			}
+			if tc.nodes != "" {
+				args = append(slices.Clone(args), "--nodes", tc.nodes)
+			}
+			_, err := LoadConfig(args, env{}.get)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one with %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error shows a password: %v", err)
+			}
+		})
 	}
 }

@@ -158,10 +158,13 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 
 // Main wires Earshot's parts from a configuration; nothing reads globals.
 type Main struct {
-	cfg     *Config
-	log     *slog.Logger
-	db      *store.DB
-	offers  *offers.Service
+	cfg    *Config
+	log    *slog.Logger
+	db     *store.DB
+	offers *offers.Service
+	// apps has one application per Asterisk node, the first node first;
+	// app is the first (the only one of an Earshot of one node).
+	apps    ariapp.Apps
 	app     *ariapp.App
 	http    *httpapi.Server
 	push    *push.Notifier // nil with push off
@@ -202,34 +205,58 @@ func (m *Main) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tracker := ariapp.NewTracker(db, cfg.ARIApp, log)
+	// One tracker and one application per node; offers, the API, push
+	// and metrics see them merged (ariapp.Calls, ariapp.Apps).
+	nodes := cfg.Nodes()
+	trackers := make(ariapp.Calls, len(nodes))
+	numbers := map[string]string{}
+	for i, n := range nodes {
+		trackers[i] = ariapp.NewTracker(db, n.ARIApp, log.With("node", n.ID))
+		numbers[n.ID] = n.SupervisingNumber
+	}
 	m.offers = offers.New(offers.Config{
-		Directory: db, Calls: tracker, TTL: cfg.OfferTTL, Codes: cfg.OfferCodes, Log: log,
+		Directory: db, Calls: trackers, TTL: cfg.OfferTTL, Codes: cfg.OfferCodes, Log: log,
 		SupervisorsOf: db.SupervisorsOf, Store: db,
-		// No offer to a supervisor already on the call (m.app is set below,
-		// before anything runs).
-		Busy: func(sup, call string) bool { return m.app.Busy(sup, call) },
+		// No offer to a supervisor already on the call (m.apps is set
+		// below, before anything runs).
+		Busy:     func(sup string, call earshot.ServiceCall) bool { return m.apps.Busy(sup, call) },
+		NumberOf: func(node string) string { return numbers[node] },
+		// No offer for a call on a node that is down: its number could
+		// not connect the supervisor.
+		Reachable: func(node string) bool {
+			a := m.apps.Node(node)
+			if a == nil {
+				return true
+			}
+			ok, _ := a.Ready()
+			return ok
+		},
 	})
 	if err := m.offers.Load(ctx); err != nil {
 		return err
 	}
-	m.app, err = ariapp.New(ariapp.Config{
-		URL: cfg.ARIBase(), User: cfg.ARIUser, Password: cfg.ARIPassword, App: cfg.ARIApp,
-		Directory: db, Tracker: tracker, Offers: m.offers, Audit: db,
-		DefaultRegion: cfg.DefaultRegion, Tone: cfg.AgentTone, DTMFKeys: cfg.DTMFKeys,
-		DisableDTMF: !cfg.DTMFModes, Normalize: phone.Normalize, Log: log,
-	})
-	if err != nil {
-		return err
+	for i, n := range nodes {
+		app, err := ariapp.New(ariapp.Config{
+			URL: n.ARIBase(), User: n.ARIUser, Password: n.ARIPassword, App: n.ARIApp, Node: n.ID,
+			Directory: db, Tracker: trackers[i], Offers: m.offers, Audit: db,
+			DefaultRegion: cfg.DefaultRegion, Tone: cfg.AgentTone, DTMFKeys: cfg.DTMFKeys,
+			DisableDTMF: !cfg.DTMFModes, Normalize: phone.Normalize, Log: log.With("node", n.ID),
+		})
+		if err != nil {
+			return fmt.Errorf("node %s: %w", n.ID, err)
+		}
+		m.apps = append(m.apps, app)
 	}
+	m.app = m.apps[0]
 	if m.push, err = m.buildPush(ctx); err != nil {
 		return err
 	}
 	src := metrics.Sources{
-		Calls:    func() int { return len(tracker.List()) },
-		Sessions: func() []earshot.Session { return m.app.Sessions("") },
-		Offers:   m.offers.Stats, ARI: m.app.Stats,
-		ARIUp: func() bool { ok, _ := m.app.Ready(); return ok },
+		Calls:    func() int { return len(trackers.List()) },
+		Sessions: func() []earshot.Session { return m.apps.Sessions("") },
+		Offers:   m.offers.Stats, ARI: m.apps.Stats,
+		ARIUp: func() bool { ok, _ := m.apps.Ready(); return ok },
+		Nodes: m.nodeMetrics,
 	}
 	if m.push != nil {
 		src.Push = m.push.Stats
@@ -245,11 +272,14 @@ func (m *Main) build(ctx context.Context) error {
 		notes = m.push
 	}
 	m.http, err = httpapi.New(httpapi.Config{
-		Store: apiStore{db}, Calls: tracker, Offers: m.offers, Supervising: m.app,
+		Store: apiStore{db}, Calls: trackers, Offers: m.offers, Supervising: m.apps,
 		SupervisingNumber: cfg.SupervisingNumber, DefaultRegion: cfg.DefaultRegion,
 		TokenKey: key, TokenTTL: cfg.TokenTTL, AdminToken: cfg.AdminToken, Log: log,
-		Ready:   map[string]httpapi.ReadyFunc{"ari": m.ariReady, "store": db.Ready},
-		Live:    m.app.Ready,
+		Ready: map[string]httpapi.ReadyFunc{"ari": m.ariReady, "store": db.Ready},
+		// With several nodes, Earshot serves while any node is up (a
+		// node's outage touches only its own calls); reads are stale
+		// while any is down.
+		Live: m.apps.AnyReady, Stale: m.apps.Ready, Nodes: m.nodesReady,
 		Metrics: apiMetrics, MetricsAuth: cfg.MetricsAuth, Observe: m.metrics.ObserveAPI,
 		Console: web.FS, WebPush: webPushAPI{db}, Notifications: notes,
 	})
@@ -300,20 +330,23 @@ func (m *Main) Run(ctx context.Context) error {
 	// the others.
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	errc := make(chan error, 6)
-	parts := 4
-	go func() { errc <- m.waitForARI(ctx) }()
+	errc := make(chan error, 5+2*len(m.apps))
+	parts := 2
+	for _, app := range m.apps {
+		go func() { errc <- m.waitForARI(ctx, app) }()
+		go func() { errc <- app.Run(ctx) }()
+		parts += 2
+	}
 	if m.cfg.MetricsAddr != "" {
 		go func() { errc <- serveMetrics(ctx, m.cfg.MetricsAddr, m.metrics.Handler(), m.log) }()
 		parts++
 	}
 	if m.push != nil {
 		// Subscribed here, so no event falls between start and Run.
-		offs, sess := m.offers.Subscribe(ctx), m.app.Subscribe(ctx)
+		offs, sess := m.offers.Subscribe(ctx), m.apps.Subscribe(ctx)
 		go func() { m.push.Run(ctx, offs, sess); errc <- nil }()
 		parts++
 	}
-	go func() { errc <- m.app.Run(ctx) }()
 	go func() { m.offers.Run(ctx); errc <- nil }()
 	go func() { errc <- m.http.Serve(ctx, m.cfg.HTTPAddr) }()
 	var first error

@@ -8,9 +8,11 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/earshot/earshot/ariapp"
+	"github.com/earshot/earshot/metrics"
 )
 
 // Earshot starts whether or not Asterisk answers: after a reboot the two
@@ -41,29 +43,33 @@ var errARICredentials = errors.New("wrong ari-user or ari-password")
 // systemd, Restart= tries again and the journal says why). After the
 // first answer, refusals are outages like any other: the stream keeps
 // reconnecting and /readyz says why.
-func (m *Main) waitForARI(ctx context.Context) error {
-	url := redactURL(m.cfg.ARIBase())
+//
+// With several nodes each node is waited for on its own: one node that
+// does not answer holds up none of the others.
+func (m *Main) waitForARI(ctx context.Context, app *ariapp.App) error {
+	n := m.node(app.Node())
+	url := redactURL(n.ARIBase())
 	start, lastLog := time.Now(), time.Time{}
 	delay := waitMin
 	for attempt := 1; ; attempt++ {
 		cctx, cancel := context.WithTimeout(ctx, waitTimeout)
-		_, err := m.app.Client().Info(cctx)
+		_, err := app.Client().Info(cctx)
 		cancel()
 		switch {
 		case ctx.Err() != nil:
 			return nil
 		case err == nil:
 			if attempt > 1 {
-				m.log.Info("ari answers; no longer waiting for Asterisk", "url", url, "waited", time.Since(start).Round(time.Millisecond))
+				m.log.Info("ari answers; no longer waiting for Asterisk", "node", n.ID, "url", url, "waited", time.Since(start).Round(time.Millisecond))
 			}
 			return nil
 		case ariapp.IsUnauthorized(err):
-			return fmt.Errorf("ari at %s rejected user %q: %w (see ari.conf)", url, m.cfg.ARIUser, errARICredentials)
+			return fmt.Errorf("%sari at %s rejected user %q: %w (see ari.conf)", m.nodePrefix(n.ID), url, n.ARIUser, errARICredentials)
 		}
 		wait := delay/2 + rand.N(delay/2+1) // jitter: many Earshots, one Asterisk
 		if time.Since(lastLog) >= waitLogEach {
 			m.log.Warn("waiting for Asterisk: ari does not answer; serving the API meanwhile (/readyz not ready), retrying",
-				"url", url, "error", err, "attempt", attempt, "retry_in", wait.Round(time.Millisecond))
+				"node", n.ID, "url", url, "error", err, "attempt", attempt, "retry_in", wait.Round(time.Millisecond))
 			lastLog = time.Now()
 		}
 		select {
@@ -77,12 +83,72 @@ func (m *Main) waitForARI(ctx context.Context) error {
 
 // ariReady is /readyz's ari check: the event stream's state, and until
 // it first connects, that Earshot is waiting for Asterisk and where.
+//
+// With several nodes it is ok while any node is connected (each node's
+// state is in nodesReady): a node's outage touches only its own calls.
 func (m *Main) ariReady() (bool, string) {
-	ok, why := m.app.Ready()
-	if !ok && m.app.Stats().Connects == 0 {
-		why = fmt.Sprintf("waiting for Asterisk: ari at %s has not answered since start (retrying): %s", redactURL(m.cfg.ARIBase()), why)
+	var down []string
+	for _, app := range m.apps {
+		ok, why := m.appReady(app)
+		if ok {
+			return true, ""
+		}
+		down = append(down, m.nodePrefix(app.Node())+why)
+	}
+	return false, strings.Join(down, "; ")
+}
+
+// appReady is one node's readiness, in ariReady's words.
+func (m *Main) appReady(app *ariapp.App) (bool, string) {
+	ok, why := app.Ready()
+	if !ok && app.Stats().Connects == 0 {
+		why = fmt.Sprintf("waiting for Asterisk: ari at %s has not answered since start (retrying): %s", redactURL(m.node(app.Node()).ARIBase()), why)
 	}
 	return ok, why
+}
+
+// nodesReady is /readyz's nodes: each node's state, "ok" or why not.
+func (m *Main) nodesReady() map[string]string {
+	out := make(map[string]string, len(m.apps))
+	for _, app := range m.apps {
+		ok, why := m.appReady(app)
+		if ok {
+			why = "ok"
+		}
+		out[app.Node()] = why
+	}
+	return out
+}
+
+// nodeMetrics reads each node for the earshot_node_* metrics.
+func (m *Main) nodeMetrics() []metrics.Node {
+	out := make([]metrics.Node, len(m.apps))
+	for i, app := range m.apps {
+		ok, _ := app.Ready()
+		out[i] = metrics.Node{
+			ID: app.Node(), Up: ok, Calls: len(app.Tracker().List()),
+			Sessions: len(app.Sessions("")), ARI: app.Stats(),
+		}
+	}
+	return out
+}
+
+// node returns a node's configuration.
+func (m *Main) node(id string) NodeConfig {
+	for _, n := range m.cfg.Nodes() {
+		if n.ID == id {
+			return n
+		}
+	}
+	return NodeConfig{}
+}
+
+// nodePrefix names the node in a message when there are several.
+func (m *Main) nodePrefix(id string) string {
+	if len(m.apps) < 2 {
+		return ""
+	}
+	return "node " + id + ": "
 }
 
 // serveMetrics serves /metrics alone on addr (metrics-addr) until ctx

@@ -236,18 +236,21 @@ type AdminUserRequest struct {
 
 // AuditEntry defines model for AuditEntry.
 type AuditEntry struct {
-	Agent      *string        `json:"agent,omitempty"`
-	CallId     *string        `json:"call_id,omitempty"`
-	Caller     *string        `json:"caller,omitempty"`
-	Kind       AuditEntryKind `json:"kind"`
-	Mode       *Mode          `json:"mode,omitempty"`
-	Org        *string        `json:"org,omitempty"`
-	Pool       *string        `json:"pool,omitempty"`
-	Reason     *string        `json:"reason,omitempty"`
-	Seq        int64          `json:"seq"`
-	Session    *string        `json:"session,omitempty"`
-	Supervisor *string        `json:"supervisor,omitempty"`
-	Time       time.Time      `json:"time"`
+	Agent  *string        `json:"agent,omitempty"`
+	CallId *string        `json:"call_id,omitempty"`
+	Caller *string        `json:"caller,omitempty"`
+	Kind   AuditEntryKind `json:"kind"`
+	Mode   *Mode          `json:"mode,omitempty"`
+
+	// Node the Asterisk node of the call (several nodes under one Earshot); absent with one node without an id
+	Node       *string   `json:"node,omitempty"`
+	Org        *string   `json:"org,omitempty"`
+	Pool       *string   `json:"pool,omitempty"`
+	Reason     *string   `json:"reason,omitempty"`
+	Seq        int64     `json:"seq"`
+	Session    *string   `json:"session,omitempty"`
+	Supervisor *string   `json:"supervisor,omitempty"`
+	Time       time.Time `json:"time"`
 }
 
 // AuditEntryKind defines model for AuditEntry.Kind.
@@ -263,10 +266,13 @@ type AuditPage struct {
 
 // CallEvent defines model for CallEvent.
 type CallEvent struct {
-	Agent  string    `json:"agent"`
-	CallId string    `json:"call_id"`
-	Pool   string    `json:"pool"`
-	Since  time.Time `json:"since"`
+	Agent  string `json:"agent"`
+	CallId string `json:"call_id"`
+
+	// Node the Asterisk node of the call (several nodes under one Earshot); absent with one node without an id
+	Node  *string   `json:"node,omitempty"`
+	Pool  string    `json:"pool"`
+	Since time.Time `json:"since"`
 }
 
 // CallSupervisor defines model for CallSupervisor.
@@ -404,11 +410,14 @@ type Offer struct {
 	Agent string `json:"agent"`
 
 	// DialUri tel: URI that opens the dialer
-	DialUri           string    `json:"dial_uri"`
-	ExpiresAt         time.Time `json:"expires_at"`
-	Id                string    `json:"id"`
-	Pool              string    `json:"pool"`
-	SupervisingNumber string    `json:"supervising_number"`
+	DialUri   string    `json:"dial_uri"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Id        string    `json:"id"`
+
+	// Node the Asterisk node of the call (several nodes under one Earshot); absent with one node without an id
+	Node              *string `json:"node,omitempty"`
+	Pool              string  `json:"pool"`
+	SupervisingNumber string  `json:"supervising_number"`
 }
 
 // OfferEvent defines model for OfferEvent.
@@ -419,7 +428,10 @@ type OfferEvent struct {
 	DialUri   string    `json:"dial_uri"`
 	ExpiresAt time.Time `json:"expires_at"`
 	Id        string    `json:"id"`
-	Pool      string    `json:"pool"`
+
+	// Node the Asterisk node of the call (several nodes under one Earshot); absent with one node without an id
+	Node *string `json:"node,omitempty"`
+	Pool string  `json:"pool"`
 
 	// Source ad_hoc: the supervisor asked (createListenOffer); supervised: an agent on their list took a call (R8)
 	Source            *OfferEventSource `json:"source,omitempty"`
@@ -443,9 +455,12 @@ type OfferWithdrawn struct {
 
 // OnCall defines model for OnCall.
 type OnCall struct {
-	CallId string    `json:"call_id"`
-	Pool   string    `json:"pool"`
-	Since  time.Time `json:"since"`
+	CallId string `json:"call_id"`
+
+	// Node the Asterisk node of the call (several nodes under one Earshot); absent with one node without an id
+	Node  *string   `json:"node,omitempty"`
+	Pool  string    `json:"pool"`
+	Since time.Time `json:"since"`
 
 	// Supervisors who supervises the call now, and in which mode (several may)
 	Supervisors []CallSupervisor `json:"supervisors"`
@@ -488,7 +503,10 @@ type Problem struct {
 // Ready defines model for Ready.
 type Ready struct {
 	Checks map[string]string `json:"checks"`
-	Ready  bool              `json:"ready"`
+
+	// Nodes each Asterisk node by id: ok, or why it is not reachable; with several nodes, ready stays true while any is
+	Nodes *map[string]string `json:"nodes,omitempty"`
+	Ready bool               `json:"ready"`
 }
 
 // Role defines model for Role.
@@ -496,9 +514,12 @@ type Role string
 
 // Session defines model for Session.
 type Session struct {
-	Agent     string    `json:"agent"`
-	Id        string    `json:"id"`
-	Mode      Mode      `json:"mode"`
+	Agent string `json:"agent"`
+	Id    string `json:"id"`
+	Mode  Mode   `json:"mode"`
+
+	// Node the Asterisk node of the call (several nodes under one Earshot); absent with one node without an id
+	Node      *string   `json:"node,omitempty"`
 	Pool      string    `json:"pool"`
 	StartedAt time.Time `json:"started_at"`
 }
@@ -510,7 +531,10 @@ type SessionEvent struct {
 	Agent   string `json:"agent"`
 	Id      string `json:"id"`
 	Mode    Mode   `json:"mode"`
-	Pool    string `json:"pool"`
+
+	// Node the Asterisk node of the call (several nodes under one Earshot); absent with one node without an id
+	Node *string `json:"node,omitempty"`
+	Pool string  `json:"pool"`
 
 	// Reason why it ended (session_ended)
 	Reason *string `json:"reason,omitempty"`

@@ -54,3 +54,34 @@ func (f *Feed[T]) Publish(v T) {
 
 // Dropped counts values lost to full subscribers.
 func (f *Feed[T]) Dropped() int64 { return f.dropped.Load() }
+
+// Merge delivers the values of several subscriptions on one channel
+// (buffered like each of them), closed once all of them are: a view over
+// several Asterisk nodes subscribes to each node's feed. Each input keeps
+// its order; a merged reader that falls behind makes the inputs' feeds
+// drop, as a slow direct subscriber would. ctx must be the one the inputs
+// were subscribed with: once it ends, nothing waits for the reader.
+func Merge[T any](ctx context.Context, ins ...<-chan T) <-chan T {
+	if len(ins) == 1 {
+		return ins[0]
+	}
+	size := 0
+	for _, in := range ins {
+		size = max(size, cap(in))
+	}
+	out := make(chan T, size)
+	var wg sync.WaitGroup
+	for _, in := range ins {
+		wg.Go(func() {
+			for v := range in {
+				select {
+				case out <- v:
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+	}
+	go func() { wg.Wait(); close(out) }()
+	return out
+}

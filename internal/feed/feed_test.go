@@ -33,3 +33,23 @@ func TestFeed_Publish(t *testing.T) {
 		}
 	})
 }
+
+func TestMerge(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	a, b := feed.New[int](8), feed.New[int](8)
+	out := feed.Merge(ctx, a.Subscribe(ctx), b.Subscribe(ctx))
+	a.Publish(1)
+	b.Publish(2)
+	a.Publish(3)
+	got := map[int]bool{}
+	for range 3 {
+		got[<-out] = true
+	}
+	if !got[1] || !got[2] || !got[3] {
+		t.Fatalf("merged %v, want 1, 2 and 3", got)
+	}
+	cancel()
+	// Closed once both inputs are: no goroutine stays behind.
+	for range out {
+	}
+}
