@@ -15,11 +15,24 @@ started=$SECONDS
 echo "test: $(go version)"
 
 scripts/sandbox.sh provision
-# Signals become a normal exit, so the EXIT trap always stops the sandbox.
-trap 'scripts/sandbox.sh stop' EXIT
+# A second sandbox Asterisk, for the tests of several nodes under one
+# Earshot: a copy of the first chroot (made once, in seconds) on the ARI
+# port three above the first's (SIP moves with it).
+node1_dir=${EARSHOT_SANDBOX_DIR:-$PWD/.cache/sandbox}
+node2_dir=${EARSHOT_SANDBOX_DIR_2:-$node1_dir-node2}
+node2_port=${EARSHOT_SANDBOX_ARI_PORT_2:-$(( ${EARSHOT_SANDBOX_ARI_PORT:-8088} + 3 ))}
+node2() { EARSHOT_SANDBOX_DIR=$node2_dir EARSHOT_SANDBOX_ARI_PORT=$node2_port scripts/sandbox.sh "$@"; }
+EARSHOT_SANDBOX_CLONE_FROM=$node1_dir node2 provision
+# Signals become a normal exit, so the EXIT trap always stops the sandboxes.
+trap 'node2 stop; scripts/sandbox.sh stop' EXIT
 trap 'exit 130' INT TERM
 scripts/sandbox.sh start
+node2 start
 eval "$(scripts/sandbox.sh env)"
+# The second node's coordinates: the same variables with NODE2_ in them,
+# and what the tests need to crash and restart it.
+eval "$(node2 env | sed 's/^export EARSHOT_/export EARSHOT_NODE2_/')"
+export EARSHOT_NODE2_SANDBOX_DIR=$node2_dir EARSHOT_NODE2_SANDBOX_ARI_PORT=$node2_port
 # Integration tests fail, rather than skip, when the sandbox is missing.
 export EARSHOT_SANDBOX_REQUIRED=1
 

@@ -8,6 +8,7 @@
 package phones
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -66,7 +67,13 @@ type Harness struct {
 // and registers cleanup that hangs up every call it placed.
 func New(tb testing.TB) *Harness {
 	tb.Helper()
-	env := sandbox.Require(tb)
+	return NewOn(tb, sandbox.Require(tb))
+}
+
+// NewOn connects a harness to the sandbox env (the second node's, for
+// tests of several nodes: sandbox.RequireNode2).
+func NewOn(tb testing.TB, env sandbox.Env) *Harness {
+	tb.Helper()
 	h := &Harness{
 		tb:        tb,
 		env:       env,
@@ -423,6 +430,9 @@ func (h *Harness) Service(ctx context.Context, o ServiceOpts) (*Call, error) {
 type SupervisorOpts struct {
 	Name   string // the supervisor's phone: Local/<Name>@earshot-test-phones
 	Number string // caller id
+	// Dial is the number called; default SupervisingNumber (the test
+	// dialplan sends any number to App).
+	Dial   string
 	App    string // the Stasis application under test
 	Tone   float64
 	Digits string // sent by DTMF half a second after answering (a one-time code)
@@ -454,7 +464,7 @@ func (h *Harness) Supervisor(ctx context.Context, o SupervisorOpts) (*Call, erro
 	}
 	ch, err := h.client.Originate(ctx, ariapp.OriginateRequest{
 		Endpoint: "Local/" + o.Name + "@earshot-test-phones/n", Context: "earshot-test-supervise",
-		Extension: SupervisingNumber, CallerID: o.Number, Formats: "slin", Variables: vars,
+		Extension: cmp.Or(o.Dial, SupervisingNumber), CallerID: o.Number, Formats: "slin", Variables: vars,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("originate supervisor: %w", err)

@@ -68,7 +68,7 @@ type sipEvent struct {
 // SIPAddr is where the sandbox Asterisk takes SIP: 5060, or the same
 // offset from it as a second sandbox's ARI port has from 8088.
 func (h *Harness) SIPAddr() string {
-	if a := os.Getenv("EARSHOT_SANDBOX_SIP"); a != "" {
+	if a := h.env.SIP; a != "" {
 		return a
 	}
 	port := 8088

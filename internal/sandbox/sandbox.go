@@ -24,6 +24,37 @@ type Env struct {
 	Root string
 	// PIDFile holds the running Asterisk's process id.
 	PIDFile string
+	// SIP is the sandbox's SIP address (host:port).
+	SIP string
+	// Dir and Port, when set, are the EARSHOT_SANDBOX_DIR and
+	// EARSHOT_SANDBOX_ARI_PORT the sandbox script needs to reach this
+	// sandbox (the second node's); unset, the script's environment
+	// reaches the first.
+	Dir, Port string
+}
+
+// Node2Prefix starts the variables that locate the second sandbox
+// Asterisk (EARSHOT_NODE2_ARI_URL, ...), for tests of several nodes under
+// one Earshot; scripts/test.sh starts it and sets them.
+const Node2Prefix = "EARSHOT_NODE2_"
+
+// RequireNode2 returns the second sandbox node or skips the test, saying
+// why; with EARSHOT_SANDBOX_REQUIRED=1 a missing one fails it.
+func RequireNode2(tb testing.TB) Env {
+	tb.Helper()
+	get := func(name string) string { return os.Getenv(Node2Prefix + name) }
+	e := Env{
+		URL: get("ARI_URL"), User: get("ARI_USER"), Password: get("ARI_PASSWORD"),
+		Root: get("SANDBOX_ROOT"), PIDFile: get("SANDBOX_PIDFILE"), SIP: get("SANDBOX_SIP"),
+		Dir: get("SANDBOX_DIR"), Port: get("SANDBOX_ARI_PORT"),
+	}
+	if e.URL == "" || e.Root == "" {
+		if os.Getenv("EARSHOT_SANDBOX_REQUIRED") == "1" {
+			tb.Fatal("integration test: a second sandbox Asterisk is required but " + Node2Prefix + "ARI_URL / " + Node2Prefix + "SANDBOX_ROOT are not set")
+		}
+		tb.Skipf("two-node test skipped: it needs a second sandbox Asterisk (%sARI_URL, %sSANDBOX_ROOT, ...); run %s, which starts two", Node2Prefix, Node2Prefix, Command)
+	}
+	return e
 }
 
 // Require returns the sandbox or skips the test. With
@@ -37,6 +68,7 @@ func Require(tb testing.TB) Env {
 		Password: os.Getenv("EARSHOT_ARI_PASSWORD"),
 		Root:     os.Getenv("EARSHOT_SANDBOX_ROOT"),
 		PIDFile:  os.Getenv("EARSHOT_SANDBOX_PIDFILE"),
+		SIP:      os.Getenv("EARSHOT_SANDBOX_SIP"),
 	}
 	if e.URL == "" || e.Root == "" {
 		if os.Getenv("EARSHOT_SANDBOX_REQUIRED") == "1" {
@@ -61,7 +93,11 @@ func (e Env) Script(tb testing.TB, steps ...string) {
 		tb.Skip("test skipped: EARSHOT_SANDBOX_SCRIPT is not set; run " + Command)
 	}
 	for _, step := range steps {
-		if out, err := exec.Command(script, step).CombinedOutput(); err != nil {
+		cmd := exec.Command(script, step)
+		if e.Dir != "" {
+			cmd.Env = append(os.Environ(), "EARSHOT_SANDBOX_DIR="+e.Dir, "EARSHOT_SANDBOX_ARI_PORT="+e.Port)
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
 			tb.Fatalf("sandbox %s: %v\n%s", step, err, out)
 		}
 	}
