@@ -130,7 +130,9 @@ type sessionsJSON struct {
 		ID    string `json:"id"`
 		Agent string `json:"agent"`
 		Mode  string `json:"mode"`
+		Node  string `json:"node"`
 	} `json:"sessions"`
+	Stale bool `json:"stale"`
 }
 
 // waitSessions polls the API until the supervisor has n live sessions.
