@@ -343,3 +343,79 @@ func storeWithDirectory(t *testing.T) *store.DB {
 	}
 	return db
 }
+
+// With several Asterisk nodes an offer names the node of the call and
+// that node's number; a call on a node that is down gets no offer (after
+// the permission checks, so ErrUnavailable tells nothing to a supervisor
+// out of scope); a call of the same id ending on another node withdraws
+// nothing.
+func TestService_Nodes(t *testing.T) {
+	numbers := map[string]string{"a": "+35891234599", "b": "+35891234598"}
+	up := map[string]bool{"a": true, "b": true}
+	svc, calls, _ := setupWith(t, func(c *offers.Config) {
+		c.NumberOf = func(node string) string { return numbers[node] }
+		c.Reachable = func(node string) bool { return up[node] }
+	})
+	calls.calls["alice"] = earshot.ServiceCall{ID: "leg-1", Node: "a", Agent: "alice", Pool: "sales"}
+	calls.calls["bob"] = earshot.ServiceCall{ID: "leg-1", Node: "b", Agent: "bob", Pool: "sales"}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, sup, agent, downNode string
+		wantNode, wantNumber       string
+		wantErr                    error
+	}{
+		{"NodeA", "sara", "alice", "", "a", "+35891234599", nil},
+		{"NodeB", "sara", "bob", "", "b", "+35891234598", nil},
+		{"NodeDown", "sara", "bob", "b", "", "", earshot.ErrUnavailable},
+		{"OtherNodeDown", "sara", "alice", "b", "a", "+35891234599", nil},
+		{"OutOfScopeFirst", "scoped", "alice", "a", "", "", earshot.ErrNotPermitted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up["a"], up["b"] = true, true
+			if tc.downNode != "" {
+				up[tc.downNode] = false
+			}
+			o, err := svc.Offer(ctx, tc.sup, tc.agent, earshot.OfferAdHoc)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("error %v, want %v", err, tc.wantErr)
+			}
+			if err == nil && (o.Node != tc.wantNode || o.SupervisingNumber != tc.wantNumber) {
+				t.Errorf("offer on node %q number %q, want %q %q", o.Node, o.SupervisingNumber, tc.wantNode, tc.wantNumber)
+			}
+		})
+	}
+
+	// sara's newest offer is for bob's leg-1 on b. alice's leg-1 on a
+	// ending withdraws nothing of b's.
+	up["a"], up["b"] = true, true
+	o, err := svc.Offer(ctx, "sara", "bob", earshot.OfferAdHoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go svc.Run(runCtx)
+	has := func(match func(earshot.Offer) bool) bool {
+		for _, x := range svc.Live("") {
+			if match(x) {
+				return true
+			}
+		}
+		return false
+	}
+	waitGone := func(what string, match func(earshot.Offer) bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); has(match); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never withdrawn", what)
+			}
+		}
+	}
+	calls.events <- earshot.CallEvent{Call: calls.calls["alice"], Ended: true}
+	waitGone("alice's offers", func(x earshot.Offer) bool { return x.Agent == "alice" })
+	if !has(func(x earshot.Offer) bool { return x.ID == o.ID }) {
+		t.Fatal("leg-1 ending on node a withdrew node b's offer for its own leg-1")
+	}
+	calls.events <- earshot.CallEvent{Call: calls.calls["bob"], Ended: true}
+	waitGone("bob's offers", func(x earshot.Offer) bool { return x.Node == "b" })
+}
