@@ -152,6 +152,18 @@ func TestNotifier_Messages(t *testing.T) {
 		data:  map[string]string{"type": "listen_offer", "dial_uri": "tel:" + supervisingNumber + ",4711#"},
 		title: "Alice Agent is on a service call", category: push.CategoryListenOffer,
 	}, {
+		// Several Asterisk nodes: the offer names its node's number.
+		name: "listen offer on another node",
+		send: func(h *harness) {
+			ev := h.offer("4711")
+			ev.Offer.Node, ev.Offer.SupervisingNumber = "b", "+35891234598"
+			h.offers <- ev
+		},
+		data: map[string]string{
+			"type": "listen_offer", "node": "b", "supervising_number": "+35891234598", "dial_uri": "tel:+35891234598,4711#",
+		},
+		title: "Alice Agent is on a service call", category: push.CategoryListenOffer,
+	}, {
 		name:  "offer withdrawn",
 		send:  func(h *harness) { ev := h.offer(""); ev.Withdrawn = true; h.offers <- ev },
 		data:  map[string]string{"type": "offer_withdrawn", "offer_id": "off1", "agent_id": "alice"},
