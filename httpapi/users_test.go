@@ -90,3 +90,29 @@ func TestLive_Stale(t *testing.T) {
 		}
 	}
 }
+
+// With several Asterisk nodes, one node down: reads are stale (Stale
+// names the node) while actions still pass (Live: another node is up;
+// the action on the down node's call answers 503 by itself); /readyz
+// reports each node beside its checks.
+func TestLive_OneNodeDown(t *testing.T) {
+	e := newEnv(t, func(c *httpapi.Config) {
+		c.Live = func() (bool, string) { return true, "" }
+		c.Stale = func() (bool, string) { return false, "node b: connection refused" }
+		c.Nodes = func() map[string]string { return map[string]string{"a": "ok", "b": "connection refused"} }
+		c.Ready = map[string]httpapi.ReadyFunc{"ari": func() (bool, string) { return true, "" }}
+	})
+	sara := e.token("sara")
+	w := e.do("GET", "/api/v1/supervising/sessions", sara, nil)
+	wantStatus(t, w, http.StatusOK)
+	var body struct {
+		Stale       bool   `json:"stale"`
+		StaleReason string `json:"stale_reason"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || !body.Stale || !strings.Contains(body.StaleReason, "node b") {
+		t.Errorf("sessions with node b down: %s, want stale naming node b", w.Body)
+	}
+	// Not refused by the middleware: the fake session switches.
+	wantStatus(t, e.do("PUT", "/api/v1/supervising/sessions/ses-sara/mode", sara, `{"mode":"whisper"}`), http.StatusOK)
+	wantJSON(t, e.do("GET", "/readyz", "", nil), `{"ready":true,"checks":{"ari":"ok"},"nodes":{"a":"ok","b":"connection refused"}}`)
+}
