@@ -47,6 +47,12 @@ func (s *session) authorize(ctx context.Context) (earshot.Offer, string) {
 	if err != nil || !org.Has(earshot.FeatureSupervising) {
 		return earshot.Offer{}, earshot.RejectFeatureOff
 	}
+	// An offer for a call on another node (each node has its own
+	// supervising number) is refused before the claim, so a call to the
+	// wrong number cannot hold the offer away from the right one.
+	if o, err := a.cfg.Offers.Resolve(sup.ID); err == nil && !s.onThisNode(o) {
+		return o, earshot.RejectNoOffer
+	}
 	offer, err := a.cfg.Offers.Claim(ctx, sup.ID)
 	switch {
 	case errors.Is(err, offers.ErrExpired):
@@ -65,12 +71,9 @@ func (s *session) authorize(ctx context.Context) (earshot.Offer, string) {
 // still supervise its agent in its pool.
 func (s *session) permit(ctx context.Context, org earshot.Organization, offer earshot.Offer) string {
 	a := s.app
-	if offer.Node != a.cfg.Node {
-		// Each node has its own supervising number and the offer names
-		// the one of the node holding the call: this node has no offer
-		// for the caller (and a call id of this node that happens to
-		// match must not connect them to the wrong call).
-		s.log.Info("supervising call on another node's number", "offer_node", offer.Node, "node", a.cfg.Node)
+	if !s.onThisNode(offer) {
+		// The newest offer changed between the check before the claim
+		// and the claim.
 		return earshot.RejectNoOffer
 	}
 	call, err := a.tracker.Call(offer.CallID)
@@ -93,4 +96,18 @@ func (s *session) permit(ctx context.Context, org earshot.Organization, offer ea
 	}
 	s.call = call
 	return ""
+}
+
+// onThisNode reports whether an offer is for a call on this session's
+// node. Each node has its own supervising number and the offer names the
+// one of the node holding the call: another node's offer is no offer here
+// (and a call id of this node that happens to match must not connect the
+// caller to the wrong call). Offers kept from before nodes existed name
+// none.
+func (s *session) onThisNode(o earshot.Offer) bool {
+	if o.Node == "" || o.Node == s.app.cfg.Node {
+		return true
+	}
+	s.log.Info("supervising call on another node's number", "offer_node", o.Node, "node", s.app.cfg.Node)
+	return false
 }

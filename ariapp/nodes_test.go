@@ -190,16 +190,17 @@ func TestNodes_SupervisorOnEach(t *testing.T) {
 	supA := fx.dial("a", "sara", saraNumber, numberA)
 	sessA := fx.waitSession(earshot.SessionStarted, "sara")
 
-	// sam's offer is for bob's call on node b; dialled on node a, the
-	// gate refuses it (node a has no offer for sam) and releases it.
+	// sam's offer is for bob's call on node b. sam's phone calls node
+	// a's number and node b's at the same moment: node a refuses (it has
+	// no offer for sam) without claiming the offer, so node b connects.
 	fx.offer("sam", "bob", "b")
 	wrong := fx.dial("a", "sam", samNumber, numberA)
+	supB := fx.dial("b", "sam", samNumber, numberB)
+	sessB := fx.waitSession(earshot.SessionStarted, "sam")
 	phones.WaitFor(t, 10*time.Second, "the wrong-node call refused", func() bool { return slices.Contains(fx.audit.rejects(), earshot.RejectNoOffer) })
 	if err := wrong.WaitGone(ctx); err != nil {
 		t.Fatal(err)
 	}
-	supB := fx.dial("b", "sam", samNumber, numberB)
-	sessB := fx.waitSession(earshot.SessionStarted, "sam")
 	if sessA.Node != "a" || sessB.Node != "b" {
 		t.Fatalf("sessions on nodes %q and %q, want a and b", sessA.Node, sessB.Node)
 	}

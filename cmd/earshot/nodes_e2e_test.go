@@ -210,3 +210,35 @@ func TestE2E_TwoNodes(t *testing.T) {
 func iv(r *phones.Heard, from, to time.Time) audio.Interval {
 	return r.Between(from.Add(250*time.Millisecond), to.Add(-60*time.Millisecond))
 }
+
+// A node that does not answer at start holds up none of the others:
+// Earshot serves node a, /readyz stays ready and says what it waits for
+// on node b, and reads are stale naming b. Needs only the first sandbox.
+func TestE2E_NodeNotAnswering(t *testing.T) {
+	e := startE2E(t, "--node-id", "a", "--nodes", "id=b,ari-url=http://127.0.0.1:1,supervising-number="+numberB)
+	var ready nodesReadyz
+	e.call("", "GET", "/readyz", "", 200, &ready)
+	if !ready.Ready || ready.Nodes["a"] != "ok" || !strings.Contains(ready.Nodes["b"], "waiting for Asterisk") || !strings.Contains(ready.Nodes["b"], "127.0.0.1:1") {
+		t.Errorf("readyz = %+v, want ready, a ok, b waiting for Asterisk at its URL", ready)
+	}
+	sara, _ := e.login("sara")
+	e.serviceCall("alice")
+	var v nodesView
+	phones.WaitFor(t, 5*time.Second, "alice on a call on node a", func() bool {
+		e.call(sara, "GET", "/api/v1/pools/sales/users", "", 200, &v)
+		for _, u := range v.Users {
+			if u.ID == "alice" && u.OnCall != nil {
+				return true
+			}
+		}
+		return false
+	})
+	if !v.Stale || !strings.Contains(v.StaleReason, "node b") {
+		t.Errorf("users view: stale %v (%q), want stale naming node b", v.Stale, v.StaleReason)
+	}
+	var o offerView
+	e.call(sara, "POST", "/api/v1/users/alice/listen", "", 201, &o)
+	if o.Offer.Node != "a" || o.Offer.SupervisingNumber != phones.SupervisingNumber {
+		t.Errorf("offer %+v, want node a's", o.Offer)
+	}
+}
