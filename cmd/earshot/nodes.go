@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/earshot/earshot"
+	"github.com/earshot/earshot/ariapp"
+	"github.com/earshot/earshot/metrics"
 	"github.com/earshot/earshot/phone"
 )
 
@@ -144,4 +146,57 @@ func clipSecret(s string) string {
 		return s
 	}
 	return s[:4] + "…"
+}
+
+// appReady is one node's readiness, in ariReady's words.
+func (m *Main) appReady(app *ariapp.App) (bool, string) {
+	ok, why := app.Ready()
+	if !ok && app.Stats().Connects == 0 {
+		why = fmt.Sprintf("waiting for Asterisk: ari at %s has not answered since start (retrying): %s", redactURL(m.node(app.Node()).ARIBase()), why)
+	}
+	return ok, why
+}
+
+// nodesReady is /readyz's nodes: each node's state, "ok" or why not.
+func (m *Main) nodesReady() map[string]string {
+	out := make(map[string]string, len(m.apps))
+	for _, app := range m.apps {
+		ok, why := m.appReady(app)
+		if ok {
+			why = "ok"
+		}
+		out[app.Node()] = why
+	}
+	return out
+}
+
+// nodeMetrics reads each node for the earshot_node_* metrics.
+func (m *Main) nodeMetrics() []metrics.Node {
+	out := make([]metrics.Node, len(m.apps))
+	for i, app := range m.apps {
+		ok, _ := app.Ready()
+		out[i] = metrics.Node{
+			ID: app.Node(), Up: ok, Calls: len(app.Tracker().List()),
+			Sessions: len(app.Sessions("")), ARI: app.Stats(),
+		}
+	}
+	return out
+}
+
+// node returns a node's configuration.
+func (m *Main) node(id string) NodeConfig {
+	for _, n := range m.cfg.Nodes() {
+		if n.ID == id {
+			return n
+		}
+	}
+	return NodeConfig{}
+}
+
+// nodePrefix names the node in a message when there are several.
+func (m *Main) nodePrefix(id string) string {
+	if len(m.apps) < 2 {
+		return ""
+	}
+	return "node " + id + ": "
 }
