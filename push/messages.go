@@ -38,6 +38,15 @@ type builder struct {
 	now               func() time.Time
 }
 
+// callOn names a call for Key: its id, which is unique on its Asterisk
+// node, qualified by the node when there are several.
+func callOn(node, callID string) string {
+	if node == "" {
+		return callID
+	}
+	return node + ":" + callID
+}
+
 // Key is the replace-key of the messages about one agent call. APNs
 // takes at most 64 bytes; a longer call id is hashed.
 func Key(callID string) string {
@@ -59,7 +68,7 @@ func (b *builder) offer(ctx context.Context, ev earshot.OfferEvent) (Message, bo
 	}
 	if ev.Withdrawn {
 		data["type"] = TypeOfferWithdrawn
-		return b.message(data, o.CallID, CategoryInfo, infoTTL,
+		return b.message(data, callOn(o.Node, o.CallID), CategoryInfo, infoTTL,
 			"Call ended",
 			fmt.Sprintf("%s's call in %s ended before you dialled in.", agent, pool)), true
 	}
@@ -77,7 +86,7 @@ func (b *builder) offer(ctx context.Context, ev earshot.OfferEvent) (Message, bo
 		data["node"] = o.Node
 	}
 	data["expires_at"] = o.ExpiresAt.UTC().Format(time.RFC3339)
-	return b.message(data, o.CallID, CategoryListenOffer, ttl,
+	return b.message(data, callOn(o.Node, o.CallID), CategoryListenOffer, ttl,
 		agent+" is on a service call",
 		fmt.Sprintf("%s · Listen: calls the supervising number.", pool)), true
 }
@@ -92,7 +101,7 @@ func (b *builder) session(ctx context.Context, ev earshot.SessionEvent) Message 
 	if ev.Kind == earshot.SessionEnded {
 		data["type"] = TypeSessionEnded
 		data["reason"] = string(ev.Reason)
-		return b.message(data, s.CallID, CategoryInfo, infoTTL,
+		return b.message(data, callOn(s.Node, s.CallID), CategoryInfo, infoTTL,
 			"Supervising ended", fmt.Sprintf("%s: %s.", agent, ev.Reason.Text()))
 	}
 	others := make([]string, 0, 2)
@@ -102,7 +111,7 @@ func (b *builder) session(ctx context.Context, ev earshot.SessionEvent) Message 
 	data["type"] = TypeSupervisingStatus
 	data["mode"] = string(s.Mode)
 	data["actions"] = strings.Join(others, ",")
-	return b.message(data, s.CallID, StatusCategory(s.Mode), statusTTL,
+	return b.message(data, callOn(s.Node, s.CallID), StatusCategory(s.Mode), statusTTL,
 		fmt.Sprintf("Supervising %s: %s", agent, s.Mode), modeText[s.Mode])
 }
 

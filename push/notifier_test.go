@@ -1,6 +1,7 @@
 package push_test
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"slices"
@@ -137,6 +138,7 @@ func TestNotifier_Messages(t *testing.T) {
 		data     map[string]string
 		title    string
 		category string
+		call     string // the replace-key's call; default 1700.1
 	}{{
 		name: "listen offer",
 		send: func(h *harness) { h.offers <- h.offer("") },
@@ -163,6 +165,7 @@ func TestNotifier_Messages(t *testing.T) {
 			"type": "listen_offer", "node": "b", "supervising_number": "+35891234598", "dial_uri": "tel:+35891234598,4711#",
 		},
 		title: "Alice Agent is on a service call", category: push.CategoryListenOffer,
+		call: "b:1700.1", // ids are unique per node only
 	}, {
 		name:  "offer withdrawn",
 		send:  func(h *harness) { ev := h.offer(""); ev.Withdrawn = true; h.offers <- ev },
@@ -203,7 +206,7 @@ func TestNotifier_Messages(t *testing.T) {
 					t.Errorf("%s: title %q category %q, want %q %q", m.Token, m.Notification.Title,
 						m.APNS.Payload.Aps.Category, tc.title, tc.category)
 				}
-				if m.Android.Notification.Tag != push.Key("1700.1") {
+				if m.Android.Notification.Tag != push.Key(cmp.Or(tc.call, "1700.1")) {
 					t.Errorf("%s: tag %q, want the call's key", m.Token, m.Android.Notification.Tag)
 				}
 			}
