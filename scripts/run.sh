@@ -38,7 +38,7 @@ trap 'exit 130' INT TERM
 scripts/sandbox.sh start
 eval "$(scripts/sandbox.sh env)"
 if [ $two_nodes = 1 ]; then
-  node2 start
+  EARSHOT_SANDBOX_SUPERVISING_NUMBER=+35891234598 node2 start
   eval "$(node2 env | sed 's/^export EARSHOT_/export EARSHOT_NODE2_/')"
   nodes=(--node-id a --nodes "id=b,ari-url=$EARSHOT_NODE2_ARI_URL,ari-password=$EARSHOT_NODE2_ARI_PASSWORD,supervising-number=+35891234598")
 fi
@@ -64,6 +64,8 @@ if [ $two_nodes = 1 ]; then
 Two nodes: a (ARI $EARSHOT_ARI_URL, supervising number +35891234599) and
 b (ARI $EARSHOT_NODE2_ARI_URL, supervising number +35891234598). An offer
 names the node of the agent's call and its number; /readyz lists both.
+Simulated calls on node b: EARSHOT_ARI_URL=$EARSHOT_NODE2_ARI_URL \
+  .cache/demo/earshot-sim call -agent bob | supervise -number +35891234598
 
 MSG
 fi

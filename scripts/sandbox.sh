@@ -15,6 +15,8 @@
 # on another port. With EARSHOT_SANDBOX_CLONE_FROM naming a provisioned
 # sandbox directory, provision copies that chroot (while no Asterisk runs
 # in it) instead of building one: a copy takes seconds, a build minutes.
+# EARSHOT_SANDBOX_SUPERVISING_NUMBER, at start, replaces the supervising
+# number in the installed asterisk-conf dialplan (a second node's own).
 #
 # Every step is safe to repeat. A chroot without its ready marker is a
 # half-built one and is rebuilt. Failures print one line starting "sandbox:".
@@ -151,6 +153,13 @@ install_config() {
   # The site snippets carry a placeholder password; the sandbox sets its own.
   sed -i "s/^password *=.*/password = $ari_password/" "$etc/earshot/ari.conf"
   sed -i "s/^bindport *=.*/bindport = $ari_port/" "$etc/http.conf" "$etc/earshot/http.conf"
+  # A node of several under one Earshot has its own supervising number
+  # (README, "Several Asterisk nodes"): the demo's second node takes it here.
+  local number=${EARSHOT_SANDBOX_SUPERVISING_NUMBER:-}
+  if [ -n "$number" ]; then
+    [[ $number =~ ^\+[1-9][0-9]{5,14}$ ]] || die "EARSHOT_SANDBOX_SUPERVISING_NUMBER=$number is not an E.164 number"
+    sed -i "s/+35891234599/$number/g" "$etc/earshot/extensions.conf"
+  fi
   # A second sandbox (another port) must not fight the first over SIP.
   if [ "$ari_port" != 8088 ]; then
     sed -i "s/^bind = 127.0.0.1:5060/bind = 127.0.0.1:$((ari_port - 8088 + 5060))/" "$etc/earshot/pjsip.conf"
