@@ -46,8 +46,13 @@ func schemas() map[string]any {
 		"DeviceRequest": closed([]string{"platform"}, map[string]any{"platform": map[string]any{"type": "string", "enum": []string{"android", "ios"}}}),
 		"Mode":          modes,
 		"ModeRequest":   closed([]string{"mode"}, map[string]any{"mode": ref("Mode")}),
-		"Session": object([]string{"id", "agent", "pool", "mode", "started_at"}, map[string]any{
+		"Session": object([]string{"id", "agent", "pool", "mode", "started_at", "leg"}, map[string]any{
 			"id": str(), "agent": str(), "pool": str(), "mode": ref("Mode"), "started_at": dateTime(),
+			"leg":   describeSchema(map[string]any{"type": "string", "enum": []string{"phone", "browser"}}, "phone: a call to the supervising number; browser: Listen here"),
+			"media": describeSchema(str(), "a browser session's media WebSocket path"),
+		}),
+		"ListenHereResult": object([]string{"session", "media"}, map[string]any{
+			"session": ref("Session"), "media": describeSchema(str(), "the media WebSocket's path (connectSessionMedia)"),
 		}),
 		"SessionList": object([]string{"sessions", "stale"}, map[string]any{
 			"sessions": array(ref("Session")), "stale": staleDoc, "stale_reason": staleReasonDoc,

@@ -112,6 +112,9 @@ type Config struct {
 	Calls       earshot.Calls       // required
 	Offers      Offers              // required
 	Supervising earshot.Supervising // required
+	// Browsing, when set, supervises from the browser (Listen here and
+	// the media link); without it those routes refuse.
+	Browsing earshot.Browsing
 	// SupervisingNumber is the E.164 number offers tell supervisors to
 	// call (required).
 	SupervisingNumber string
@@ -302,6 +305,7 @@ func (s *Server) routes() {
 	v1.GET("/pools/:pool/users", s.poolUsers, sup...)
 	v1.GET("/users/:user", s.getUser, sup...)
 	v1.POST("/users/:user/listen", s.listen, live...)
+	v1.POST("/users/:user/listen-here", s.listenHere, live...)
 	v1.GET("/supervising/users", s.listSupervised, sup...)
 	v1.PUT("/supervising/users/:user", s.supervise, sup...)
 	v1.DELETE("/supervising/users/:user", s.unsupervise, sup...)
@@ -310,6 +314,7 @@ func (s *Server) routes() {
 	v1.GET("/supervising/sessions", s.listSessions, sup...)
 	v1.PUT("/supervising/sessions/:id/mode", s.setMode, live...)
 	v1.DELETE("/supervising/sessions/:id", s.hangup, live...)
+	v1.GET("/supervising/sessions/:id/media", s.sessionMedia, mediaToken, s.authenticate, s.requireSupervising, s.requireLive)
 	v1.GET("/events", s.events, sup...)
 	v1.GET("/webpush/key", s.webPushKey, sup...)
 	v1.POST("/webpush/subscriptions", s.putWebPushSubscription, sup...)
@@ -319,6 +324,8 @@ func (s *Server) routes() {
 
 	v1.PUT("/admin/orgs/:org/features/supervising", s.enableSupervising, s.operator)
 	v1.DELETE("/admin/orgs/:org/features/supervising", s.disableSupervising, s.operator)
+	v1.PUT("/admin/orgs/:org/features/browser_supervising", s.allowBrowser, s.operator)
+	v1.DELETE("/admin/orgs/:org/features/browser_supervising", s.forbidBrowser, s.operator)
 	v1.GET("/admin/audit", s.audit, s.operator)
 	v1.GET("/admin/users", s.adminUsers, s.operator)
 	v1.PUT("/admin/users/:user", s.putUser, s.operator)

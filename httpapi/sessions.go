@@ -16,10 +16,21 @@ type sessionJSON struct {
 	Pool      string       `json:"pool"`
 	Mode      earshot.Mode `json:"mode"`
 	StartedAt time.Time    `json:"started_at"`
+	// Leg is "phone" (the supervising number) or "browser" (Listen
+	// here); a browser session's audio is at Media.
+	Leg   string `json:"leg"`
+	Media string `json:"media,omitempty"`
 }
 
 func newSessionJSON(s earshot.Session) sessionJSON {
-	return sessionJSON{ID: s.ID, Agent: s.Agent, Pool: s.Pool, Mode: s.Mode, StartedAt: s.StartedAt.UTC()}
+	j := sessionJSON{ID: s.ID, Agent: s.Agent, Pool: s.Pool, Mode: s.Mode, StartedAt: s.StartedAt.UTC(), Leg: s.Leg}
+	if j.Leg == "" {
+		j.Leg = earshot.LegPhone
+	}
+	if s.Leg == earshot.LegBrowser {
+		j.Media = mediaPath(s.ID)
+	}
+	return j
 }
 
 type modeRequest struct {

@@ -245,7 +245,7 @@ func (m *Main) build(ctx context.Context) error {
 		notes = m.push
 	}
 	m.http, err = httpapi.New(httpapi.Config{
-		Store: apiStore{db}, Calls: tracker, Offers: m.offers, Supervising: m.app,
+		Store: apiStore{db}, Calls: tracker, Offers: m.offers, Supervising: m.app, Browsing: m.app,
 		SupervisingNumber: cfg.SupervisingNumber, DefaultRegion: cfg.DefaultRegion,
 		TokenKey: key, TokenTTL: cfg.TokenTTL, AdminToken: cfg.AdminToken, Log: log,
 		Ready:   map[string]httpapi.ReadyFunc{"ari": m.ariReady, "store": db.Ready},
