@@ -178,9 +178,9 @@ func (s *Server) mediaIn(ctx context.Context, conn *websocket.Conn, link earshot
 		if typ != websocket.MessageBinary || len(b) != earshot.MediaFrameBytes {
 			return errBadFrame
 		}
-		if err := link.Send(ctx, b); err != nil {
-			return err
-		}
+		// A frame that cannot be sent is dropped: the session is ending
+		// (Done follows) or Asterisk is slow, and the next frame is new.
+		_ = link.Send(ctx, b)
 	}
 }
 
