@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -168,6 +169,9 @@ type Config struct {
 	// routes do (404 without one configured): the figures tell who is
 	// busy and how the server behaves, which is the operator's business.
 	MetricsAuth bool
+	// TLS, when set, makes Serve serve HTTPS with it (a certificate
+	// reloaded from files: package tlsfile).
+	TLS *tls.Config
 	// Observe, when set, is told each request's route pattern, status and
 	// duration (event streams excluded: they last as long as the client).
 	Observe func(method, route string, status int, d time.Duration)
@@ -419,10 +423,14 @@ func (s *Server) Serve(ctx context.Context, addr string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	scheme := "http"
+	if s.cfg.TLS != nil {
+		ln, scheme = tls.NewListener(ln, s.cfg.TLS), "https"
+	}
 	srv := s.httpServer()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	s.log.Info("http listening", "addr", ln.Addr().String())
+	s.log.Info("http listening", "addr", ln.Addr().String(), "scheme", scheme)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve http: %w", err)

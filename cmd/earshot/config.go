@@ -33,6 +33,8 @@ type Config struct {
 	ARIApp      string // ari-app: the Stasis application name
 
 	HTTPAddr   string // http-addr: host:port of the API
+	TLSCert    string // tls-cert: PEM certificate file; with TLSKey, serve HTTPS
+	TLSKey     string // tls-key: its PEM private key
 	DB         string // db: path of the bbolt file
 	Directory  string // directory: YAML file imported at start; "" for none
 	AdminToken string // admin-token: the operator API credential (secret); "" disables the operator API
@@ -119,6 +121,8 @@ var settings = []setting{
 	{name: "ari-password", usage: "ARI password", secret: true, cred: credContent},
 	{name: "ari-app", def: "earshot", usage: "Stasis application name"},
 	{name: "http-addr", def: "127.0.0.1:8080", usage: "host:port the API listens on"},
+	{name: "tls-cert", usage: "PEM certificate (chain) file: serve HTTPS on http-addr, reloaded when the file changes (a browser gives the microphone to Listen here only on HTTPS or localhost)"},
+	{name: "tls-key", usage: "PEM private key of tls-cert"},
 	{name: "metrics-addr", usage: "host:port serving only /metrics, without credentials (default: /metrics on http-addr)"},
 	{name: "metrics-auth", def: "true", usage: "/metrics on http-addr needs the admin token", isBool: true},
 	{name: "db", def: "earshot.db", usage: "path of the database file"},
@@ -360,6 +364,8 @@ func parseConfig(raw map[string]string) (*Config, []error) {
 		ARIPassword:    raw["ari-password"],
 		ARIApp:         raw["ari-app"],
 		HTTPAddr:       raw["http-addr"],
+		TLSCert:        raw["tls-cert"],
+		TLSKey:         raw["tls-key"],
 		MetricsAddr:    raw["metrics-addr"],
 		DB:             raw["db"],
 		Directory:      raw["directory"],
@@ -386,6 +392,12 @@ func parseConfig(raw map[string]string) (*Config, []error) {
 	}
 	if !isHostPort(c.HTTPAddr) {
 		bad("http-addr", "%q is not host:port (e.g. 127.0.0.1:8080 or :8080)", c.HTTPAddr)
+	}
+	switch {
+	case c.TLSCert == "" && c.TLSKey != "":
+		bad("tls-cert", "is empty while tls-key is set; set both to serve HTTPS, or neither")
+	case c.TLSCert != "" && c.TLSKey == "":
+		bad("tls-key", "is empty while tls-cert is set; set both to serve HTTPS, or neither")
 	}
 	switch {
 	case c.MetricsAddr == "":
@@ -589,6 +601,8 @@ func (c *Config) Redacted() map[string]string {
 		"ari-password":       secret(c.ARIPassword),
 		"ari-app":            c.ARIApp,
 		"http-addr":          c.HTTPAddr,
+		"tls-cert":           c.TLSCert,
+		"tls-key":            c.TLSKey,
 		"metrics-addr":       c.MetricsAddr,
 		"metrics-auth":       strconv.FormatBool(c.MetricsAuth),
 		"db":                 c.DB,

@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,6 +36,7 @@ import (
 	"github.com/earshot/earshot/push/fcm"
 	"github.com/earshot/earshot/push/webpush"
 	"github.com/earshot/earshot/store"
+	"github.com/earshot/earshot/tlsfile"
 	"github.com/earshot/earshot/web"
 )
 
@@ -244,6 +246,14 @@ func (m *Main) build(ctx context.Context) error {
 	if m.push != nil {
 		notes = m.push
 	}
+	var tlsConfig *tls.Config // nil: plain HTTP
+	if cfg.TLSCert != "" {
+		certs, err := tlsfile.New(cfg.TLSCert, cfg.TLSKey, log)
+		if err != nil {
+			return fmt.Errorf("tls-cert, tls-key: %w", err)
+		}
+		tlsConfig = certs.Config()
+	}
 	m.http, err = httpapi.New(httpapi.Config{
 		Store: apiStore{db}, Calls: tracker, Offers: m.offers, Supervising: m.app, Browsing: m.app,
 		SupervisingNumber: cfg.SupervisingNumber, DefaultRegion: cfg.DefaultRegion,
@@ -251,7 +261,7 @@ func (m *Main) build(ctx context.Context) error {
 		Ready:   map[string]httpapi.ReadyFunc{"ari": m.ariReady, "store": db.Ready},
 		Live:    m.app.Ready,
 		Metrics: apiMetrics, MetricsAuth: cfg.MetricsAuth, Observe: m.metrics.ObserveAPI,
-		Console: web.FS, WebPush: webPushAPI{db}, Notifications: notes,
+		Console: web.FS, WebPush: webPushAPI{db}, Notifications: notes, TLS: tlsConfig,
 	})
 	return err
 }
