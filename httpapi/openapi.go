@@ -136,10 +136,10 @@ var pathParams = map[string]string{
 var problemResponses = map[int]struct{ name, description string }{
 	400: {"BadRequest", "The request is malformed: JSON that does not parse, a field of the wrong type, an unknown field, a bad path or query parameter."},
 	401: {"Unauthorized", "No token, or one that is invalid or expired: sign in again."},
-	403: {"Forbidden", "Signed in, but not allowed: supervising is off for the organization or was enabled after sign-in (type …/feature-off), not a supervisor (…/not-supervisor), or not this agent (…/not-permitted)."},
+	403: {"Forbidden", "Signed in, but not allowed: supervising is off for the organization or was enabled after sign-in (type …/feature-off), not a supervisor (…/not-supervisor), not this agent (…/not-permitted), or supervising from the browser not allowed for the organization (…/browser-off)."},
 	404: {"NotFound", "No such thing, or not one the caller may see (another organization's ids answer the same); the operator routes answer 404 when no admin token is configured."},
 	408: {"RequestTimeout", "The request body did not arrive in time; send it at once."},
-	409: {"Conflict", "The state does not allow it: the agent is not on a call (type …/not-on-call), the phone number or endpoint belongs to another user, or the push token is another user's (…/device-token-taken)."},
+	409: {"Conflict", "The state does not allow it: the agent is not on a call (type …/not-on-call), the phone number or endpoint belongs to another user, the push token is another user's (…/device-token-taken), or a browser session's audio is already connected elsewhere (…/media-attached)."},
 	413: {"PayloadTooLarge", "The request body exceeds the route's limit."},
 	415: {"UnsupportedMediaType", "The request body's Content-Type is not one the operation takes."},
 	422: {"Unprocessable", "The request is well-formed but a value cannot be used; errors names each field (type …/validation), or a state of the caller blocks it (…/no-phone-number, …/not-an-agent)."},
