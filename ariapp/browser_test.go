@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/earshot/earshot"
+	"github.com/earshot/earshot/internal/audio"
 	"github.com/earshot/earshot/internal/phones"
 )
 
@@ -168,4 +169,57 @@ func TestBrowser_LinkLifetime(t *testing.T) {
 			break
 		}
 	}
+}
+
+// A browser supervisor and a phone supervisor on one call, each in their
+// own mode: the browser whispers (the agent hears it, the customer and
+// the phone supervisor do not), the phone supervisor barges silently and
+// hears the call; the session list tells the legs apart.
+func TestBrowser_BesideAPhone(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t, fixtureOpts{tone: "off"})
+	ctx := context.Background()
+	call := fx.serviceCall("erin", phones.ViaDial)
+	if _, err := fx.offers.Offer(ctx, "sam", "erin", earshot.OfferAdHoc); err != nil {
+		t.Fatal(err)
+	}
+	phone, err := fx.h.Supervisor(ctx, phones.SupervisorOpts{Name: "sam", Number: samNumber, App: fx.name, Tone: phones.Silent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessPhone := fx.waitSession(earshot.SessionStarted, "sam")
+	sess, err := fx.app.Browse(ctx, "sara", "erin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, err := fx.app.Media(sess.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := phones.NewMediaPeer(link.Send, link.Frames(), phones.SupervisorHz)
+	defer peer.Stop()
+	if err := fx.app.SetMode(ctx, sess.ID, earshot.ModeWhisper); err != nil {
+		t.Fatal(err)
+	}
+	if err := fx.app.SetMode(ctx, sessPhone.ID, earshot.ModeBarge); err != nil {
+		t.Fatal(err)
+	}
+	legs := map[string]string{}
+	for _, s := range fx.app.Sessions("") {
+		legs[s.Supervisor] = s.Leg
+	}
+	if legs["sara"] != earshot.LegBrowser || legs["sam"] != earshot.LegPhone {
+		t.Errorf("legs = %v", legs)
+	}
+	from, to := hold(1200 * time.Millisecond)
+	if err := call.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	peer.Stop()
+	rc, ra, rp := recording(t, call, "customer"), recording(t, call, "erin"), recording(t, phone, "sam")
+	assertMatrix(t, span{"browser whisper", from, to, earshot.ModeWhisper}, peer.Heard("sara (browser)"), rc, ra)
+	iv := span{"phone barge", from, to, earshot.ModeBarge}
+	audio.AssertHears(t, rp.Recording, "sam", phones.CustomerHz, iv.on(rp))
+	audio.AssertHears(t, rp.Recording, "sam", phones.AgentHz, iv.on(rp))
+	audio.AssertNotHears(t, rp.Recording, "sam (sara's whisper)", phones.SupervisorHz, iv.on(rp))
 }
