@@ -34,7 +34,8 @@ func fakeMic(t *testing.T) string {
 // Asterisk, with Chromium's fake audio capture playing the supervisor's
 // tone as the microphone: the page's audio state goes live, its level
 // meter moves, the console's buttons switch listen → whisper → barge →
-// listen, and the hearing matrix is exact on the agent's and the
+// listen, a dropped connection shows as reconnecting and comes back
+// live, and the hearing matrix is exact on the agent's and the
 // customer's recordings and on what the page received (every binary
 // message of its media WebSocket, recorded through the DevTools
 // protocol); the agent hears the join tone; Hang up ends it; nothing of
@@ -119,6 +120,13 @@ func TestConsoleListenHere(t *testing.T) {
 	if sent < 50 {
 		t.Errorf("the page sent %d microphone frames, want a stream of them while talking", sent)
 	}
+	// The connection drops (closed by the page's side as a network
+	// failure would): the page says so, reconnects, and is live again.
+	if err := b.eval(`import('/console/leg.mjs').then((m) => { m.current().ws.close(4000); return true; })`, nil); err != nil {
+		t.Fatal(err)
+	}
+	b.wait("the audio reconnecting", `document.querySelector('#leg-state')?.dataset.state === 'reconnecting' && text('#leg-state').includes('reconnecting')`)
+	b.wait("the audio live again", `document.querySelector('#leg-state')?.dataset.state === 'live'`)
 	b.click("Hang up", `button('Hang up', '#session')`)
 	b.wait("the end, in words", `text('#session').includes('Supervising ended') && text('#session').includes('you hung up')`)
 	page.Stop()
