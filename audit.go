@@ -43,6 +43,7 @@ type AuditEntry struct {
 	Pool       string    `json:"pool,omitempty"`
 	CallID     string    `json:"call_id,omitempty"`
 	Caller     string    `json:"caller,omitempty"` // the number that called the supervising number
+	Leg        string    `json:"leg,omitempty"`    // LegPhone or LegBrowser, for connects, modes and ends
 	Mode       Mode      `json:"mode,omitempty"`
 	Reason     string    `json:"reason,omitempty"`
 }

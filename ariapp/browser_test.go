@@ -3,6 +3,7 @@ package ariapp_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,9 +22,9 @@ func TestBrowser_Modes(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, fixtureOpts{})
 	ctx := context.Background()
-	call := fx.serviceCall("alice", phones.ViaDial)
+	call := fx.serviceCall("ag22", phones.ViaDial)
 	clicked := time.Now()
-	sess, err := fx.app.Browse(ctx, "sara", "alice")
+	sess, err := fx.app.Browse(ctx, "sara", "ag22")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func TestBrowser_Modes(t *testing.T) {
 		t.Fatal("the media link did not end with the call")
 	}
 	peer.Stop()
-	rc, ra := recording(t, call, "customer"), recording(t, call, "alice")
+	rc, ra := recording(t, call, "customer"), recording(t, call, "ag22")
 	rs := peer.Heard("sara (browser)")
 	for _, s := range spans {
 		assertMatrix(t, s, rs, rc, ra)
@@ -74,6 +75,19 @@ func TestBrowser_Modes(t *testing.T) {
 	if ended != earshot.EndCallEnded {
 		t.Errorf("end reason %s, want call_ended", ended)
 	}
+	// Audited like a phone session, marked as the browser's.
+	fx.audit.mu.Lock()
+	var kinds []string
+	for _, e := range fx.audit.e {
+		if e.Session == sess.ID {
+			kinds = append(kinds, e.Kind+"/"+e.Leg)
+		}
+	}
+	fx.audit.mu.Unlock()
+	want := "connect/browser mode/browser mode/browser mode/browser end/browser"
+	if got := strings.Join(kinds, " "); got != want {
+		t.Errorf("audit = %s, want %s", got, want)
+	}
 }
 
 // The browser's gate refuses what the phone gate would (another
@@ -84,16 +98,16 @@ func TestBrowser_Refused(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, fixtureOpts{tone: "off"})
 	ctx := context.Background()
-	fx.serviceCall("bob", phones.ViaDial)
+	fx.serviceCall("ag23", phones.ViaDial)
 	cases := []struct {
 		name, sup, agent string
 		want             error
 	}{
-		{"another organization's supervisor (without the feature)", "gina", "bob", earshot.ErrFeatureOff},
-		{"pool outside the scope", "sid", "bob", earshot.ErrNotPermitted},
-		{"agent not on a call", "sara", "carol", earshot.ErrNotOnCall},
-		{"supervising oneself", "bob", "bob", nil}, // bob is no supervisor
-		{"no such supervisor", "nobody", "bob", earshot.ErrNotPermitted},
+		{"another organization's supervisor (without the feature)", "gina", "ag23", earshot.ErrFeatureOff},
+		{"pool outside the scope", "sid", "ag23", earshot.ErrNotPermitted},
+		{"agent not on a call", "sara", "ag25", earshot.ErrNotOnCall},
+		{"not a supervisor", "ag23", "ag23", nil},
+		{"no such supervisor", "nobody", "ag23", earshot.ErrNotPermitted},
 	}
 	for _, c := range cases {
 		_, err := fx.app.Browse(ctx, c.sup, c.agent)
@@ -104,7 +118,7 @@ func TestBrowser_Refused(t *testing.T) {
 	if err := fx.dir.SetFeature("acme", earshot.FeatureBrowser, false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fx.app.Browse(ctx, "sara", "bob"); !errors.Is(err, earshot.ErrBrowserOff) {
+	if _, err := fx.app.Browse(ctx, "sara", "ag23"); !errors.Is(err, earshot.ErrBrowserOff) {
 		t.Errorf("browser supervising forbidden: Browse = %v, want ErrBrowserOff", err)
 	}
 	if _, err := fx.app.Media("0123456789"); !errors.Is(err, earshot.ErrSessionNotFound) {
@@ -123,10 +137,10 @@ func TestBrowser_LinkLifetime(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, fixtureOpts{tone: "off", grace: 600 * time.Millisecond})
 	ctx := context.Background()
-	fx.serviceCall("dave", phones.ViaDial)
+	fx.serviceCall("ag24", phones.ViaDial)
 
 	// Never attached.
-	if _, err := fx.app.Browse(ctx, "sara", "dave"); err != nil {
+	if _, err := fx.app.Browse(ctx, "sara", "ag24"); err != nil {
 		t.Fatal(err)
 	}
 	fx.waitSession(earshot.SessionStarted, "sara")
@@ -136,7 +150,7 @@ func TestBrowser_LinkLifetime(t *testing.T) {
 	phones.WaitFor(t, 2*time.Second, "the ended session gone", func() bool { return len(fx.app.Sessions("sara")) == 0 })
 
 	// Attached, detached, re-attached within the grace: lives on.
-	sess, err := fx.app.Browse(ctx, "sara", "dave")
+	sess, err := fx.app.Browse(ctx, "sara", "ag24")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,8 +193,8 @@ func TestBrowser_BesideAPhone(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, fixtureOpts{tone: "off"})
 	ctx := context.Background()
-	call := fx.serviceCall("erin", phones.ViaDial)
-	if _, err := fx.offers.Offer(ctx, "sam", "erin", earshot.OfferAdHoc); err != nil {
+	call := fx.serviceCall("ag19", phones.ViaDial)
+	if _, err := fx.offers.Offer(ctx, "sam", "ag19", earshot.OfferAdHoc); err != nil {
 		t.Fatal(err)
 	}
 	phone, err := fx.h.Supervisor(ctx, phones.SupervisorOpts{Name: "sam", Number: samNumber, App: fx.name, Tone: phones.Silent})
@@ -188,7 +202,7 @@ func TestBrowser_BesideAPhone(t *testing.T) {
 		t.Fatal(err)
 	}
 	sessPhone := fx.waitSession(earshot.SessionStarted, "sam")
-	sess, err := fx.app.Browse(ctx, "sara", "erin")
+	sess, err := fx.app.Browse(ctx, "sara", "ag19")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +230,7 @@ func TestBrowser_BesideAPhone(t *testing.T) {
 		t.Fatal(err)
 	}
 	peer.Stop()
-	rc, ra, rp := recording(t, call, "customer"), recording(t, call, "erin"), recording(t, phone, "sam")
+	rc, ra, rp := recording(t, call, "customer"), recording(t, call, "ag19"), recording(t, phone, "sam")
 	assertMatrix(t, span{"browser whisper", from, to, earshot.ModeWhisper}, peer.Heard("sara (browser)"), rc, ra)
 	iv := span{"phone barge", from, to, earshot.ModeBarge}
 	audio.AssertHears(t, rp.Recording, "sam", phones.CustomerHz, iv.on(rp))

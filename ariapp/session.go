@@ -273,7 +273,7 @@ func errOrNil(err error) error {
 func (s *session) auditEntry(kind, reason string) earshot.AuditEntry {
 	return earshot.AuditEntry{
 		Kind: kind, Org: s.sup.Org, Session: s.id, Supervisor: s.sup.ID, Agent: s.call.Agent,
-		Pool: s.call.Pool, CallID: s.call.ID, Caller: s.caller, Mode: s.mode, Reason: reason,
+		Pool: s.call.Pool, CallID: s.call.ID, Caller: s.caller, Mode: s.mode, Reason: reason, Leg: s.leg,
 	}
 }
 

@@ -65,6 +65,7 @@ func schemas() map[string]any {
 				"x-enum-varnames": []string{"KindConnect", "KindMode", "KindEnd", "KindReject"}},
 			"org": str(), "session": str(), "supervisor": str(), "agent": str(), "pool": str(),
 			"call_id": str(), "caller": str(), "mode": ref("Mode"), "reason": str(),
+			"leg": describeSchema(map[string]any{"type": "string", "enum": []string{"phone", "browser"}}, "how the supervisor was connected (connect, mode, end)"),
 		}),
 		"AuditPage": object([]string{"entries", "next_before"}, map[string]any{
 			"entries": array(ref("AuditEntry")), "next_before": describeSchema(nullable(integer()), "before= of the next page; null on the last"),

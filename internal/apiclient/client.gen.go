@@ -41,6 +41,24 @@ func (e AuditEntryKind) Valid() bool {
 	}
 }
 
+// Defines values for AuditEntryLeg.
+const (
+	AuditEntryLegBrowser AuditEntryLeg = "browser"
+	AuditEntryLegPhone   AuditEntryLeg = "phone"
+)
+
+// Valid indicates whether the value is a known member of the AuditEntryLeg enum.
+func (e AuditEntryLeg) Valid() bool {
+	switch e {
+	case AuditEntryLegBrowser:
+		return true
+	case AuditEntryLegPhone:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DeviceRequestPlatform.
 const (
 	Android DeviceRequestPlatform = "android"
@@ -272,10 +290,13 @@ type AdminUserRequest struct {
 
 // AuditEntry defines model for AuditEntry.
 type AuditEntry struct {
-	Agent      *string        `json:"agent,omitempty"`
-	CallId     *string        `json:"call_id,omitempty"`
-	Caller     *string        `json:"caller,omitempty"`
-	Kind       AuditEntryKind `json:"kind"`
+	Agent  *string        `json:"agent,omitempty"`
+	CallId *string        `json:"call_id,omitempty"`
+	Caller *string        `json:"caller,omitempty"`
+	Kind   AuditEntryKind `json:"kind"`
+
+	// Leg how the supervisor was connected (connect, mode, end)
+	Leg        *AuditEntryLeg `json:"leg,omitempty"`
 	Mode       *Mode          `json:"mode,omitempty"`
 	Org        *string        `json:"org,omitempty"`
 	Pool       *string        `json:"pool,omitempty"`
@@ -288,6 +309,9 @@ type AuditEntry struct {
 
 // AuditEntryKind defines model for AuditEntry.Kind.
 type AuditEntryKind string
+
+// AuditEntryLeg how the supervisor was connected (connect, mode, end)
+type AuditEntryLeg string
 
 // AuditPage defines model for AuditPage.
 type AuditPage struct {
