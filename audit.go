@@ -44,6 +44,7 @@ type AuditEntry struct {
 	CallID     string    `json:"call_id,omitempty"`
 	Node       string    `json:"node,omitempty"`   // the Asterisk node that took the supervising call
 	Caller     string    `json:"caller,omitempty"` // the number that called the supervising number
+	Leg        string    `json:"leg,omitempty"`    // LegPhone or LegBrowser, for connects, modes and ends
 	Mode       Mode      `json:"mode,omitempty"`
 	Reason     string    `json:"reason,omitempty"`
 }

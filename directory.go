@@ -8,6 +8,15 @@ import (
 // FeatureSupervising is the organization feature that enables supervising (R1).
 const FeatureSupervising = "supervising"
 
+// FeatureBrowser is the organization setting that allows supervising from
+// the browser (the console's Listen here): a session whose supervisor leg
+// is the browser's audio, authorised by the sign-in token rather than by
+// the caller-ID gate of R9. Absent, only the supervising number connects.
+// Unlike FeatureSupervising it is read from the organization at every
+// use, not from the token: allowing takes effect at once, and forbidding
+// ends live browser sessions at once.
+const FeatureBrowser = "browser_supervising"
+
 // Roles a user can have. The supervisor role is the supervising right only;
 // it has nothing to do with administration (product documentation).
 const (

@@ -74,6 +74,8 @@ var (
 	ErrSessionNotFound = Errorf(ENOTFOUND, "no such supervising session")
 	ErrFeatureOff      = Errorf(EFORBIDDEN, "supervising is not enabled for this organization")
 	ErrNotPermitted    = Errorf(EFORBIDDEN, "you may not supervise this agent")
+	ErrBrowserOff      = Errorf(EFORBIDDEN, "supervising from the browser is not allowed for this organization")
+	ErrMediaAttached   = Errorf(ECONFLICT, "the session's audio is already connected elsewhere")
 	ErrUnavailable     = Errorf(EUNAVAILABLE, "the phone system is not reachable")
 	ErrUserNotFound    = Errorf(ENOTFOUND, "no such user")
 	ErrPoolNotFound    = Errorf(ENOTFOUND, "no such pool")

@@ -16,7 +16,16 @@ type Session struct {
 	Node       string    `json:"node,omitempty"` // the Asterisk node of the call and of the session
 	Mode       Mode      `json:"mode"`
 	StartedAt  time.Time `json:"started_at"`
+	// Leg is how the supervisor is connected: LegPhone (a call to the
+	// supervising number) or LegBrowser (the console's own audio).
+	Leg string `json:"leg"`
 }
+
+// Supervisor legs.
+const (
+	LegPhone   = "phone"
+	LegBrowser = "browser"
+)
 
 // SessionEvent tells that a session started, changed mode or ended.
 type SessionEvent struct {
@@ -93,3 +102,37 @@ type Supervising interface {
 	// Subscribe delivers session events until ctx ends.
 	Subscribe(ctx context.Context) <-chan SessionEvent
 }
+
+// Browsing is what the API needs to supervise from the browser: a
+// session whose supervisor leg is audio the caller carries over its own
+// connection, one more kind of supervisor leg beside the phone's.
+type Browsing interface {
+	// Browse connects supervisor to agent's current service call in
+	// listen mode (R5) and returns the session once connected. Returns
+	// ErrNotOnCall, ErrFeatureOff, ErrBrowserOff, ErrNotPermitted,
+	// ErrUnavailable.
+	Browse(ctx context.Context, supervisor, agent string) (Session, error)
+	// Media attaches the one media link of a browser session. Returns
+	// ErrSessionNotFound, or ErrMediaAttached while another link is
+	// attached. A session left without a link for a grace period ends.
+	Media(sessionID string) (MediaLink, error)
+}
+
+// MediaLink carries a browser session's audio: 20 ms frames of 16 kHz
+// signed 16-bit little-endian mono (slin16, MediaFrameBytes each).
+type MediaLink interface {
+	// Frames delivers what the supervisor hears. Frames the link cannot
+	// take in time are dropped, never queued without bound.
+	Frames() <-chan []byte
+	// Send sends the supervisor's microphone; where it goes is the mode's
+	// business (nowhere while listening).
+	Send(ctx context.Context, frame []byte) error
+	// Done is closed when the session has ended.
+	Done() <-chan struct{}
+	// Close detaches the link; the session goes on for a grace period
+	// and a new link may attach.
+	Close()
+}
+
+// MediaFrameBytes is one 20 ms frame of slin16.
+const MediaFrameBytes = 640

@@ -51,6 +51,9 @@ type Config struct {
 	CodeTimeout time.Duration
 	// ReconcileEvery is the period of the reconciliation sweep; default 15 s.
 	ReconcileEvery time.Duration
+	// BrowserGrace is how long a browser session lives without a media
+	// link; default BrowserGrace.
+	BrowserGrace time.Duration
 	// Normalize turns a caller number into E.164 (package phone).
 	Normalize func(raw, region string) (string, error)
 	Log       *slog.Logger
@@ -64,10 +67,11 @@ type App struct {
 	client *Client
 	ast    asterisk // client, or a fake in the state machine's tests
 	// snoopWait bounds the wait for a new snoop to enter Stasis.
-	snoopWait time.Duration
-	stream    *Stream
-	tracker   *Tracker
-	log       *slog.Logger
+	snoopWait    time.Duration
+	browserGrace time.Duration
+	stream       *Stream
+	tracker      *Tracker
+	log          *slog.Logger
 
 	mu       sync.Mutex
 	routes   map[string][]*session // channel or playback id → sessions that follow it
@@ -113,6 +117,9 @@ func New(cfg Config) (*App, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.BrowserGrace <= 0 {
+		cfg.BrowserGrace = BrowserGrace
+	}
 	if cfg.Directory == nil || cfg.Tracker == nil || cfg.Offers == nil || cfg.Normalize == nil {
 		return nil, errors.New("ariapp: Directory, Tracker, Offers and Normalize are required")
 	}
@@ -128,6 +135,7 @@ func New(cfg Config) (*App, error) {
 		started:   time.Now(),
 		snoopWait: 5 * time.Second,
 	}
+	a.browserGrace = cfg.BrowserGrace
 	a.ast = a.client
 	s, err := newEventStream(a.client.base, cfg.App, cfg.User, cfg.Password, cfg.Log)
 	if err != nil {

@@ -332,3 +332,37 @@ func (c *Client) Mute(ctx context.Context, channelID, direction string) error {
 func (c *Client) Unmute(ctx context.Context, channelID, direction string) error {
 	return c.do(ctx, http.MethodDelete, "/channels/"+url.PathEscape(channelID)+"/mute", url.Values{"direction": {direction}}, nil)
 }
+
+// ExternalMedia creates a channel whose audio travels over a WebSocket
+// that Asterisk serves at /media/<connection id> on its HTTP server
+// (chan_websocket, Asterisk 22.6+), placed in application app with
+// appArgs once the socket connects. It returns the connection id.
+func (c *Client) ExternalMedia(ctx context.Context, channelID, app, appArgs, format string) (string, error) {
+	q := url.Values{
+		"channelId": {channelID}, "app": {app}, "data": {appArgs}, "format": {format},
+		"transport": {"websocket"}, "encapsulation": {"none"}, "connection_type": {"server"},
+	}
+	var out struct {
+		ChannelVars map[string]string `json:"channelvars"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/channels/externalMedia", q, &out); err != nil {
+		return "", err
+	}
+	id := out.ChannelVars["MEDIA_WEBSOCKET_CONNECTION_ID"]
+	if id == "" {
+		return "", fmt.Errorf("ari externalMedia: no MEDIA_WEBSOCKET_CONNECTION_ID in the answer (is chan_websocket loaded?)")
+	}
+	return id, nil
+}
+
+// MediaURL is the WebSocket URL of an external media connection id.
+func (c *Client) MediaURL(connectionID string) string {
+	u := strings.TrimSuffix(c.base, "/ari")
+	switch {
+	case strings.HasPrefix(u, "https://"):
+		u = "wss://" + strings.TrimPrefix(u, "https://")
+	case strings.HasPrefix(u, "http://"):
+		u = "ws://" + strings.TrimPrefix(u, "http://")
+	}
+	return u + "/media/" + url.PathEscape(connectionID)
+}

@@ -51,11 +51,11 @@ func (s *session) connect(ctx context.Context) error {
 	s.mode = earshot.ModeListen
 	info := earshot.Session{
 		ID: s.id, Org: s.sup.Org, Supervisor: s.sup.ID, Agent: s.call.Agent, Pool: s.call.Pool,
-		CallID: s.call.ID, Node: a.cfg.Node, Mode: s.mode, StartedAt: time.Now().UTC(),
+		CallID: s.call.ID, Node: a.cfg.Node, Mode: s.mode, StartedAt: time.Now().UTC(), Leg: s.leg,
 	}
 	s.info.Store(&info)
 	s.log = s.log.With("agent_leg", s.call.ID)
-	s.log.Info("supervisor connected", "agent", s.call.Agent, "mode", s.mode)
+	s.log.Info("supervisor connected", "agent", s.call.Agent, "mode", s.mode, "leg", s.leg)
 	a.stats.sessions.Add(1)
 	a.audit(ctx, s.auditEntry(earshot.AuditConnect, ""))
 	a.sessFeed.Publish(earshot.SessionEvent{Session: info, Kind: earshot.SessionStarted})

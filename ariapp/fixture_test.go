@@ -47,6 +47,7 @@ type fixture struct {
 type fixtureOpts struct {
 	codes bool
 	tone  string
+	grace time.Duration // a browser session's life without a media link
 }
 
 func newFixture(t *testing.T, o fixtureOpts) *fixture {
@@ -71,7 +72,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	fx.app, err = ariapp.New(ariapp.Config{
 		URL: env.URL, User: env.User, Password: env.Password, App: name,
 		Directory: fx.dir, Tracker: tracker, Offers: fx.offers, Audit: fx.audit,
-		DefaultRegion: "FI", Normalize: phone.Normalize, Tone: o.tone, Log: log,
+		DefaultRegion: "FI", Normalize: phone.Normalize, Tone: o.tone, Log: log, BrowserGrace: o.grace,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -266,4 +267,20 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
 	w.t.Log(string(p[:len(p)-1]))
 	return len(p), nil
+}
+
+// waitSessionEnd waits for sup's session to end and returns why.
+func (fx *fixture) waitSessionEnd(sup string) earshot.EndReason {
+	fx.t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-fx.events:
+			if ev.Kind == earshot.SessionEnded && ev.Session.Supervisor == sup {
+				return ev.Reason
+			}
+		case <-timeout:
+			fx.t.Fatalf("no end of a session for %s", sup)
+		}
+	}
 }

@@ -153,6 +153,41 @@ func (as Apps) Busy(supervisor string, call earshot.ServiceCall) bool {
 	return false
 }
 
+var _ earshot.Browsing = Apps(nil)
+
+// Browse implements earshot.Browsing on the node that holds the agent's
+// newest call; the call-independent permission comes first, so the answer
+// to a supervisor outside their scope says nothing of the agent's calls.
+func (as Apps) Browse(ctx context.Context, supervisor, agent string) (earshot.Session, error) {
+	if len(as) == 0 {
+		return earshot.Session{}, earshot.ErrUnavailable
+	}
+	if _, _, _, err := as[0].mayBrowseAgent(ctx, supervisor, agent); err != nil {
+		return earshot.Session{}, err
+	}
+	var holder *App
+	var newest earshot.ServiceCall
+	for _, a := range as {
+		if c, err := a.tracker.CallOf(agent); err == nil && (holder == nil || c.Since.After(newest.Since)) {
+			holder, newest = a, c
+		}
+	}
+	if holder == nil {
+		return earshot.Session{}, earshot.ErrNotOnCall
+	}
+	return holder.Browse(ctx, supervisor, agent)
+}
+
+// Media implements earshot.Browsing: the link of the node running the
+// session.
+func (as Apps) Media(sessionID string) (earshot.MediaLink, error) {
+	a, err := as.owner(sessionID)
+	if err != nil {
+		return nil, err
+	}
+	return a.Media(sessionID)
+}
+
 // Stats returns the counters of every node added up.
 func (as Apps) Stats() Stats {
 	sum := Stats{Rejects: map[string]int64{}}

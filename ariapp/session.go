@@ -32,6 +32,10 @@ type session struct {
 	cmds    chan command
 	done    chan struct{}
 	info    atomic.Pointer[earshot.Session] // set once connected
+	leg     string                          // earshot.LegPhone or LegBrowser
+	// media is a browser leg's socket to Asterisk (browser.go), set
+	// before the session is connected and never changed after.
+	media *mediaLeg
 
 	// Owned by the goroutine.
 	sup      earshot.User
@@ -54,24 +58,27 @@ type command struct {
 }
 
 func (a *App) newSession(ch ari.ChannelData) *session {
-	id := newSessionID()
-	caller := ""
+	s := a.newSessionWith(newSessionID(), ch.ID, earshot.LegPhone)
 	if ch.Caller != nil {
-		caller = ch.Caller.Number
+		s.caller = ch.Caller.Number
 	}
+	s.answered = ch.State == "Up"
+	return s
+}
+
+func (a *App) newSessionWith(id, channel, leg string) *session {
 	return &session{
-		app:      a,
-		id:       id,
-		channel:  ch.ID,
-		caller:   caller,
-		born:     time.Now(),
-		answered: ch.State == "Up",
-		log:      a.log.With("session", id, "supervisor_leg", ch.ID),
-		inbox:    newMailbox(),
-		cmds:     make(chan command),
-		done:     make(chan struct{}),
-		live:     make(map[string]bool),
-		beeps:    make(map[string]bool),
+		app:     a,
+		id:      id,
+		channel: channel,
+		leg:     leg,
+		born:    time.Now(),
+		log:     a.log.With("session", id, "supervisor_leg", channel),
+		inbox:   newMailbox(),
+		cmds:    make(chan command),
+		done:    make(chan struct{}),
+		live:    make(map[string]bool),
+		beeps:   make(map[string]bool),
 	}
 }
 
@@ -266,7 +273,7 @@ func errOrNil(err error) error {
 func (s *session) auditEntry(kind, reason string) earshot.AuditEntry {
 	return earshot.AuditEntry{
 		Kind: kind, Org: s.sup.Org, Session: s.id, Supervisor: s.sup.ID, Agent: s.call.Agent,
-		Pool: s.call.Pool, CallID: s.call.ID, Caller: s.caller, Mode: s.mode, Reason: reason,
+		Pool: s.call.Pool, CallID: s.call.ID, Caller: s.caller, Mode: s.mode, Reason: reason, Leg: s.leg,
 	}
 }
 

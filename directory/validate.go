@@ -12,7 +12,7 @@ import (
 
 // knownFeatures are the organization features Earshot acts on; any other
 // name is a typo that would leave a feature silently off.
-var knownFeatures = []string{earshot.FeatureSupervising}
+var knownFeatures = []string{earshot.FeatureSupervising, earshot.FeatureBrowser}
 
 // knownRoles are the roles a user may have.
 var knownRoles = []string{earshot.RoleSupervisor, earshot.RoleAgent}

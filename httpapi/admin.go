@@ -30,7 +30,24 @@ func (s *Server) disableSupervising(c echo.Context) error {
 	return s.setSupervising(c, false)
 }
 
+// allowBrowser lets an organization supervise from the browser (Listen
+// here) as well as through the supervising number; at once, no new
+// sign-in needed.
+func (s *Server) allowBrowser(c echo.Context) error {
+	return s.setFeature(c, earshot.FeatureBrowser, true)
+}
+
+// forbidBrowser leaves the organization the supervising number only
+// (R9): live browser sessions end at once (feature_off).
+func (s *Server) forbidBrowser(c echo.Context) error {
+	return s.setFeature(c, earshot.FeatureBrowser, false)
+}
+
 func (s *Server) setSupervising(c echo.Context, on bool) error {
+	return s.setFeature(c, earshot.FeatureSupervising, on)
+}
+
+func (s *Server) setFeature(c echo.Context, feature string, on bool) error {
 	ctx := c.Request().Context()
 	org, err := param(c, "org")
 	if err != nil {
@@ -39,10 +56,10 @@ func (s *Server) setSupervising(c echo.Context, on bool) error {
 	if _, err := s.cfg.Store.Org(ctx, org); err != nil {
 		return err
 	}
-	if err := s.cfg.Store.SetFeature(ctx, org, earshot.FeatureSupervising, on); err != nil {
+	if err := s.cfg.Store.SetFeature(ctx, org, feature, on); err != nil {
 		return fmt.Errorf("set feature: %w", err)
 	}
-	s.log.Info("operator set feature", "request_id", requestID(c), "org", org, "feature", earshot.FeatureSupervising, "on", on)
+	s.log.Info("operator set feature", "request_id", requestID(c), "org", org, "feature", feature, "on", on)
 	if !on {
 		// The org's sessions end (EndFeatureOff), its streams close.
 		s.enforce(ctx)

@@ -141,6 +141,10 @@ func (s *Server) login(c echo.Context) error {
 		return fmt.Errorf("org of %s: %w", u.ID, err)
 	}
 	features := nonNil(slices.Clone(org.Features))
+	if !org.Has(earshot.FeatureSupervising) {
+		// Browser supervising is a way to supervise, nothing alone.
+		features = slices.DeleteFunc(features, func(f string) bool { return f == earshot.FeatureBrowser })
+	}
 	exp := now.Add(s.cfg.TokenTTL).Truncate(time.Second)
 	jti := make([]byte, 16)
 	if _, err := rand.Read(jti); err != nil {
@@ -341,9 +345,14 @@ func (s *Server) me(c echo.Context) error {
 	}
 	features := []string{}
 	for _, f := range p.claims.Features {
-		if org.Has(f) {
+		if org.Has(f) && f != earshot.FeatureBrowser {
 			features = append(features, f)
 		}
+	}
+	// Browser supervising is read from the organization at every use,
+	// not from the token (docs/design.md §2.13).
+	if slices.Contains(features, earshot.FeatureSupervising) && org.Has(earshot.FeatureBrowser) {
+		features = append(features, earshot.FeatureBrowser)
 	}
 	return c.JSON(http.StatusOK, meResponse{User: newUserJSON(p.user), Features: features, ExpiresAt: p.claims.ExpiresAt.UTC()})
 }

@@ -46,8 +46,13 @@ func schemas() map[string]any {
 		"DeviceRequest": closed([]string{"platform"}, map[string]any{"platform": map[string]any{"type": "string", "enum": []string{"android", "ios"}}}),
 		"Mode":          modes,
 		"ModeRequest":   closed([]string{"mode"}, map[string]any{"mode": ref("Mode")}),
-		"Session": object([]string{"id", "agent", "pool", "mode", "started_at"}, map[string]any{
+		"Session": object([]string{"id", "agent", "pool", "mode", "started_at", "leg"}, map[string]any{
 			"id": str(), "agent": str(), "pool": str(), "mode": ref("Mode"), "started_at": dateTime(), "node": nodeDoc,
+			"leg":   describeSchema(map[string]any{"type": "string", "enum": []string{"phone", "browser"}}, "phone: a call to the supervising number; browser: Listen here"),
+			"media": describeSchema(str(), "a browser session's media WebSocket path"),
+		}),
+		"ListenHereResult": object([]string{"session", "media"}, map[string]any{
+			"session": ref("Session"), "media": describeSchema(str(), "the media WebSocket's path (connectSessionMedia)"),
 		}),
 		"SessionList": object([]string{"sessions", "stale"}, map[string]any{
 			"sessions": array(ref("Session")), "stale": staleDoc, "stale_reason": staleReasonDoc,
@@ -60,6 +65,7 @@ func schemas() map[string]any {
 				"x-enum-varnames": []string{"KindConnect", "KindMode", "KindEnd", "KindReject"}},
 			"org": str(), "session": str(), "supervisor": str(), "agent": str(), "pool": str(),
 			"call_id": str(), "node": nodeDoc, "caller": str(), "mode": ref("Mode"), "reason": str(),
+			"leg": describeSchema(map[string]any{"type": "string", "enum": []string{"phone", "browser"}}, "how the supervisor was connected (connect, mode, end)"),
 		}),
 		"AuditPage": object([]string{"entries", "next_before"}, map[string]any{
 			"entries": array(ref("AuditEntry")), "next_before": describeSchema(nullable(integer()), "before= of the next page; null on the last"),

@@ -68,6 +68,8 @@ var problemTypes = []struct {
 	{earshot.ErrFeatureOff, "feature-off", "Supervising not enabled"},
 	{earshot.ErrNotPermitted, "not-permitted", "Not permitted"},
 	{earshot.ErrUnavailable, "unavailable", "Phone system unavailable"},
+	{earshot.ErrBrowserOff, "browser-off", "Supervising from the browser not allowed"},
+	{earshot.ErrMediaAttached, "media-attached", "Audio already connected"},
 }
 
 // newProblem returns an "about:blank" problem, titled by its status.

@@ -97,6 +97,8 @@ func (s *Server) mayKeep(ctx context.Context, se earshot.Session, revoked bool) 
 		return "", err
 	case !org.Has(earshot.FeatureSupervising):
 		return earshot.EndFeatureOff, nil
+	case se.Leg == earshot.LegBrowser && !org.Has(earshot.FeatureBrowser):
+		return earshot.EndFeatureOff, nil
 	case revoked, se.Org != "" && se.Org != u.Org, !u.HasRole(earshot.RoleSupervisor),
 		len(u.Pools) > 0 && !slices.Contains(u.Pools, se.Pool):
 		return earshot.EndAccessRevoked, nil

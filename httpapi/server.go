@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -112,6 +113,9 @@ type Config struct {
 	Calls       earshot.Calls       // required
 	Offers      Offers              // required
 	Supervising earshot.Supervising // required
+	// Browsing, when set, supervises from the browser (Listen here and
+	// the media link); without it those routes refuse.
+	Browsing earshot.Browsing
 	// SupervisingNumber is the E.164 number offers tell supervisors to
 	// call (required).
 	SupervisingNumber string
@@ -174,6 +178,9 @@ type Config struct {
 	// routes do (404 without one configured): the figures tell who is
 	// busy and how the server behaves, which is the operator's business.
 	MetricsAuth bool
+	// TLS, when set, makes Serve serve HTTPS with it (a certificate
+	// reloaded from files: package tlsfile).
+	TLS *tls.Config
 	// Observe, when set, is told each request's route pattern, status and
 	// duration (event streams excluded: they last as long as the client).
 	Observe func(method, route string, status int, d time.Duration)
@@ -311,6 +318,7 @@ func (s *Server) routes() {
 	v1.GET("/pools/:pool/users", s.poolUsers, sup...)
 	v1.GET("/users/:user", s.getUser, sup...)
 	v1.POST("/users/:user/listen", s.listen, live...)
+	v1.POST("/users/:user/listen-here", s.listenHere, live...)
 	v1.GET("/supervising/users", s.listSupervised, sup...)
 	v1.PUT("/supervising/users/:user", s.supervise, sup...)
 	v1.DELETE("/supervising/users/:user", s.unsupervise, sup...)
@@ -319,6 +327,7 @@ func (s *Server) routes() {
 	v1.GET("/supervising/sessions", s.listSessions, sup...)
 	v1.PUT("/supervising/sessions/:id/mode", s.setMode, live...)
 	v1.DELETE("/supervising/sessions/:id", s.hangup, live...)
+	v1.GET("/supervising/sessions/:id/media", s.sessionMedia, mediaToken, s.authenticate, s.requireSupervising, s.requireLive)
 	v1.GET("/events", s.events, sup...)
 	v1.GET("/webpush/key", s.webPushKey, sup...)
 	v1.POST("/webpush/subscriptions", s.putWebPushSubscription, sup...)
@@ -328,6 +337,8 @@ func (s *Server) routes() {
 
 	v1.PUT("/admin/orgs/:org/features/supervising", s.enableSupervising, s.operator)
 	v1.DELETE("/admin/orgs/:org/features/supervising", s.disableSupervising, s.operator)
+	v1.PUT("/admin/orgs/:org/features/browser_supervising", s.allowBrowser, s.operator)
+	v1.DELETE("/admin/orgs/:org/features/browser_supervising", s.forbidBrowser, s.operator)
 	v1.GET("/admin/audit", s.audit, s.operator)
 	v1.GET("/admin/users", s.adminUsers, s.operator)
 	v1.PUT("/admin/users/:user", s.putUser, s.operator)
@@ -425,10 +436,14 @@ func (s *Server) Serve(ctx context.Context, addr string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	scheme := "http"
+	if s.cfg.TLS != nil {
+		ln, scheme = tls.NewListener(ln, s.cfg.TLS), "https"
+	}
 	srv := s.httpServer()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	s.log.Info("http listening", "addr", ln.Addr().String())
+	s.log.Info("http listening", "addr", ln.Addr().String(), "scheme", scheme)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve http: %w", err)

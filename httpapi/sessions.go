@@ -17,10 +17,21 @@ type sessionJSON struct {
 	Mode      earshot.Mode `json:"mode"`
 	StartedAt time.Time    `json:"started_at"`
 	Node      string       `json:"node,omitempty"`
+	// Leg is "phone" (the supervising number) or "browser" (Listen
+	// here); a browser session's audio is at Media.
+	Leg   string `json:"leg"`
+	Media string `json:"media,omitempty"`
 }
 
 func newSessionJSON(s earshot.Session) sessionJSON {
-	return sessionJSON{ID: s.ID, Agent: s.Agent, Pool: s.Pool, Mode: s.Mode, StartedAt: s.StartedAt.UTC(), Node: s.Node}
+	j := sessionJSON{ID: s.ID, Agent: s.Agent, Pool: s.Pool, Mode: s.Mode, StartedAt: s.StartedAt.UTC(), Node: s.Node, Leg: s.Leg}
+	if j.Leg == "" {
+		j.Leg = earshot.LegPhone
+	}
+	if s.Leg == earshot.LegBrowser {
+		j.Media = mediaPath(s.ID)
+	}
+	return j
 }
 
 type modeRequest struct {

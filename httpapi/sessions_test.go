@@ -13,7 +13,7 @@ func TestSessions_Get(t *testing.T) {
 		e := newEnv(t)
 		w := e.do("GET", "/api/v1/supervising/sessions", e.token("sara"), nil)
 		wantStatus(t, w, http.StatusOK)
-		wantJSON(t, w, `{"sessions":[{"id":"ses-sara","agent":"alice","pool":"sales","mode":"listen","started_at":"2025-11-24T09:00:00Z"}],"stale":false}`)
+		wantJSON(t, w, `{"sessions":[{"id":"ses-sara","agent":"alice","pool":"sales","mode":"listen","started_at":"2025-11-24T09:00:00Z","leg":"phone"}],"stale":false}`)
 	})
 	t.Run("None", func(t *testing.T) {
 		e := newEnv(t)
@@ -28,7 +28,7 @@ func TestSessionMode_Put(t *testing.T) {
 		for _, m := range []string{"whisper", "barge", "listen", "barge"} { // R5: any order, any number of times
 			w := e.do("PUT", "/api/v1/supervising/sessions/ses-sara/mode", tok, map[string]string{"mode": m})
 			wantStatus(t, w, http.StatusOK)
-			wantJSON(t, w, `{"id":"ses-sara","agent":"alice","pool":"sales","mode":"`+m+`","started_at":"2025-11-24T09:00:00Z"}`)
+			wantJSON(t, w, `{"id":"ses-sara","agent":"alice","pool":"sales","mode":"`+m+`","started_at":"2025-11-24T09:00:00Z","leg":"phone"}`)
 			if got := e.super.Sessions("sara")[0].Mode; string(got) != m {
 				t.Fatalf("mode %s, want %s", got, m)
 			}

@@ -29,7 +29,7 @@ type userRecord struct {
 
 // knownFeatures are the organization features SetFeature accepts, as in
 // the directory file.
-var knownFeatures = []string{earshot.FeatureSupervising}
+var knownFeatures = []string{earshot.FeatureSupervising, earshot.FeatureBrowser}
 
 // Org returns the organization with the id. It returns ErrOrgNotFound.
 func (db *DB) Org(ctx context.Context, id string) (earshot.Organization, error) {

@@ -8,6 +8,7 @@ import { names, userName, poolName, learnNames } from './names.mjs';
 import * as alerts from './alerts.mjs';
 import * as device from './device.mjs';
 import { offerOf } from './notify.mjs';
+import * as legs from './leg.mjs';
 
 const MODES = ['listen', 'whisper', 'barge'];
 
@@ -82,6 +83,24 @@ function listenButton(u) {
       } catch (e) { notice(e.message, 'error'); }
     },
   }, `Listen to ${u.name}`);
+}
+
+// listenHereButton joins user u's call with this browser's audio
+// (docs/design.md §2.13), where the organization allows it.
+function listenHereButton(u) {
+  if (!(state.features || []).includes('browser_supervising')) return null;
+  return h('button', {
+    type: 'button', class: 'secondary', disabled: !u.on_call, 'data-listen-here': u.id,
+    onclick: async () => {
+      try {
+        const r = await call('POST', `/users/${encodeURIComponent(u.id)}/listen-here`);
+        state.session = r.session;
+        state.ended = null;
+        state.endedText = null;
+        withNames(r.session.agent, r.session.pool, renderSession);
+      } catch (e) { notice(e.message, 'error'); }
+    },
+  }, 'Listen here');
 }
 
 // --- pages ---------------------------------------------------------------
@@ -186,9 +205,11 @@ async function userPage(seq, id) {
   }, u.supervised ? 'Stop supervising' : 'Supervise');
   if (!page(seq, u.name, staleNote(u), h('p', {}, status(u)),
     h('p', { class: 'muted' }, u.on_call
-      ? 'Listen sends you an offer: call the supervising number from your registered phone to join in listen mode.'
+      ? ((state.features || []).includes('browser_supervising')
+        ? 'Listen sends you an offer: call the supervising number from your registered phone to join in listen mode. Listen here joins in listen mode with this browser\'s audio; Whisper and Barge then ask for the microphone.'
+        : 'Listen sends you an offer: call the supervising number from your registered phone to join in listen mode.')
       : 'Listen is possible while the user is on a service call.'),
-    h('p', { class: 'actions' }, listenButton(u), ' ', supervise),
+    h('p', { class: 'actions' }, listenButton(u), ' ', listenHereButton(u), ' ', supervise),
     h('div', { id: 'offer' }))) return;
   renderOffer();
 }
@@ -300,6 +321,7 @@ export function renderSession() {
   const box = $('#session');
   clearInterval(sessionTimer);
   const s = state.session;
+  if (!s || s.leg !== 'browser') legs.leave();
   if (!s) {
     const ended = state.endedText || state.ended;
     box.hidden = !ended;
@@ -313,7 +335,11 @@ export function renderSession() {
     type: 'button', class: 'secondary', 'aria-pressed': String(s.mode === m), 'data-mode': m,
     onclick: async () => {
       try {
+        // The microphone is asked for at the click (a user gesture), in
+        // parallel with the switch.
+        const mic = s.leg === 'browser' ? legs.setMode(m) : null;
         const r = await call('PUT', `/supervising/sessions/${encodeURIComponent(s.id)}/mode`, { mode: m });
+        if (mic) await mic;
         if (state.session && state.session.id === r.id) { state.session = r; renderSession(); }
       } catch (e) { notice(e.message, 'error'); }
     },
@@ -330,9 +356,40 @@ export function renderSession() {
         onclick: async () => {
           try { await call('DELETE', `/supervising/sessions/${encodeURIComponent(s.id)}`); } catch (e) { notice(e.message, 'error'); }
         },
-      }, 'Hang up'))));
+      }, 'Hang up')),
+    s.leg === 'browser' ? legStatus(s) : null));
   tick();
   sessionTimer = setInterval(tick, 1000);
+}
+
+// legStatus is a browser session's audio: its connection state in words
+// and a level meter of what the supervisor hears. The banner is redrawn
+// on every session event, so the leg finds the current elements by id.
+function showLeg(l) {
+  const text = $('#leg-state');
+  if (text) {
+    text.textContent = legs.STATE_TEXT[l.state] || l.state;
+    text.dataset.state = l.state;
+  }
+}
+
+function showLevel(v) {
+  const m = $('#leg-level');
+  if (m) m.value = v;
+}
+
+function legStatus(s) {
+  const box = h('div', { class: 'leg', role: 'status' },
+    h('span', { id: 'leg-state', class: 'leg-state' }), ' ',
+    h('meter', { id: 'leg-level', min: '0', max: '1', value: '0', 'aria-label': 'Level of the call audio' }));
+  const l = legs.current();
+  if (l && l.id === s.id) {
+    queueMicrotask(() => showLeg(l));
+    legs.setMode(s.mode).catch((e) => notice(e.message, 'error'));
+  } else {
+    legs.join(s, showLeg, showLevel).catch((e) => notice(`Audio could not start: ${e.message}`, 'error'));
+  }
+  return box;
 }
 
 // withNames renders after the names of a session's agent and pool are
@@ -422,6 +479,7 @@ function dispatch(chunk) {
     case 'session_ended':
       if (state.session && state.session.id !== ev.id) break;
       state.session = null;
+      legs.leave();
       state.endedText = null; // the status notification's words follow
       withNames(ev.agent, ev.pool, () => {
         state.ended = `${userName(ev.agent)}: ${ev.reason_text || ev.reason || 'ended'}.`;
@@ -483,6 +541,7 @@ function signOut(message) {
   device.forget(state.token);
   setToken(null);
   if (state.stream) state.stream.abort();
+  legs.leave();
   state.session = null;
   state.ended = null;
   state.offer = null;
@@ -510,7 +569,7 @@ async function start() {
   $('#nav').hidden = false;
   notice('');
   stream();
-  call('GET', '/me').then((me) => { state.me = me.user.id; }).catch(() => {});
+  await call('GET', '/me').then((me) => { state.me = me.user.id; state.features = me.features; }).catch(() => {});
   await loadSession();
   if (!state.token) return;
   if (!location.hash || location.hash === '#/') location.hash = '#/pools';

@@ -5,11 +5,11 @@
 // Service-Worker-Allowed: / so that it controls the console at /.
 import { notificationOptions, offerOf } from './notify.mjs';
 
-const SHELL = 'earshot-shell-v1';
+const SHELL = 'earshot-shell-v2';
 const AUTH = 'earshot-auth';
 const TOKEN_URL = '/console/.signed-in';
 const FILES = ['/', '/console/app.js', '/console/api.mjs', '/console/names.mjs', '/console/alerts.mjs',
-  '/console/device.mjs', '/console/notify.mjs', '/console/qrcode.mjs', '/console/style.css',
+  '/console/device.mjs', '/console/notify.mjs', '/console/qrcode.mjs', '/console/leg.mjs', '/console/leg-worklet.js', '/console/style.css',
   '/console/icon.svg', '/console/icon-192.png', '/console/manifest.webmanifest'];
 
 self.addEventListener('install', (ev) => {

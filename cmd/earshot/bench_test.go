@@ -45,6 +45,10 @@ func TestBench(t *testing.T) {
 		return
 	}
 	n := envInt("EARSHOT_BENCH_N", 30)
+	if os.Getenv("EARSHOT_BENCH_ONLY") == "browser" {
+		benchBrowserOnly(t, n)
+		return
+	}
 	steps := []int{25, 50, 100, 200, 300}
 	if v := os.Getenv("EARSHOT_BENCH_STEPS"); v != "" {
 		steps = nil
@@ -83,6 +87,8 @@ func TestBench(t *testing.T) {
 	b.res.WhisperGap = pair{Earshot: summary(es.whisperGap), ChanSpy: summary(cs.whisperGap)}
 	b.res.Barge = pair{Earshot: summary(es.barge), ChanSpy: summary(cs.barge)}
 	b.res.BargeGap = pair{Earshot: summary(es.bargeGap), ChanSpy: summary(cs.bargeGap)}
+	tta, whisper := b.browser(n)
+	b.res.BrowserTTA, b.res.BrowserWhisper = summary(tta), summary(whisper)
 	b.res.Notification = summary(b.notifications(n))
 	b.res.API = b.api()
 	b.report()
@@ -108,15 +114,19 @@ type apiStats struct {
 }
 
 type benchResult struct {
-	Machine      map[string]string   `json:"machine"`
-	TimeToAudio  pair                `json:"time_to_audio"`
-	Whisper      pair                `json:"listen_to_whisper"`     // → the agent hears the supervisor
-	WhisperGap   pair                `json:"listen_to_whisper_gap"` // the supervisor's silence at the switch
-	Barge        pair                `json:"whisper_to_barge"`      // → the customer hears the supervisor
-	BargeGap     pair                `json:"whisper_to_barge_gap"`
-	Notification stats               `json:"notification"`
-	API          map[string]apiStats `json:"api"`
-	Capacity     capacityResult      `json:"capacity"`
+	Machine     map[string]string `json:"machine"`
+	TimeToAudio pair              `json:"time_to_audio"`
+	Whisper     pair              `json:"listen_to_whisper"`     // → the agent hears the supervisor
+	WhisperGap  pair              `json:"listen_to_whisper_gap"` // the supervisor's silence at the switch
+	Barge       pair              `json:"whisper_to_barge"`      // → the customer hears the supervisor
+	BargeGap    pair              `json:"whisper_to_barge_gap"`
+	// The browser leg (Listen here): → first call audio on the media
+	// link, and listen → whisper until the agent hears the microphone.
+	BrowserTTA     stats               `json:"browser_time_to_audio"`
+	BrowserWhisper stats               `json:"browser_listen_to_whisper"`
+	Notification   stats               `json:"notification"`
+	API            map[string]apiStats `json:"api"`
+	Capacity       capacityResult      `json:"capacity"`
 }
 
 type bench struct {
@@ -503,6 +513,7 @@ func (b *bench) report() {
 			row.p.ChanSpy.P50, row.p.ChanSpy.P95, ratio(row.p, func(s stats) float64 { return s.P50 }),
 			ratio(row.p, func(s stats) float64 { return s.P95 }), row.p.Earshot.N, row.p.ChanSpy.N)
 	}
+	w.WriteString(browserTable(r))
 	fmt.Fprintf(&w, "\n| notification: agent answers → FCM receives the offer | p50 %.0f ms | p99 %.0f ms | n %d |\n|---|---|---|---|\n",
 		r.Notification.P50, r.Notification.P99, r.Notification.N)
 	w.WriteString(apiTable(r.API))

@@ -42,6 +42,10 @@ type browser struct {
 	// offline is set once the test takes the server away: the browser's
 	// own messages about failed loads are then expected.
 	offline bool
+	// wsIn is told every binary WebSocket message the page receives, and
+	// wsSent counts those it sends (the media link of Listen here).
+	wsIn   func(at time.Time, b []byte)
+	wsSent int
 }
 
 // consoleError is one error line of the browser console; for a failed
@@ -66,7 +70,7 @@ func chromiumPath() string {
 
 // newBrowser starts a headless Chromium with an empty profile and opens a
 // page; everything ends with the test.
-func newBrowser(t *testing.T, base, shots string) *browser {
+func newBrowser(t *testing.T, base, shots string, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	path := chromiumPath()
 	if path == "" {
@@ -82,12 +86,14 @@ func newBrowser(t *testing.T, base, shots string) *browser {
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800),
 	}
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := &browser{t: t, base: u, shots: shots, requests: map[string]bool{}, swRegs: map[string]serviceworker.RegistrationID{}}
+	b.wsIn = func(time.Time, []byte) {}
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithListener(b.listen))
 	t.Cleanup(func() { cancel(); cancelAlloc() })
 	b.ctx = ctx
@@ -117,6 +123,14 @@ func (b *browser) listen(ev any) {
 			if !r.IsDeleted {
 				b.swRegs[r.ScopeURL] = r.RegistrationID
 			}
+		}
+	case *network.EventWebSocketFrameReceived:
+		if ev.Response != nil && ev.Response.Opcode == 2 {
+			b.wsIn(time.Now(), ev.Response.PayloadData) // decoded from base64 by cdproto
+		}
+	case *network.EventWebSocketFrameSent:
+		if ev.Response != nil && ev.Response.Opcode == 2 {
+			b.wsSent++
 		}
 	case *network.EventRequestWillBeSent:
 		if u, err := url.Parse(ev.Request.URL); err == nil && u.Host == b.base.Host {

@@ -37,6 +37,8 @@ type Config struct {
 	ExtraNodes []NodeConfig
 
 	HTTPAddr   string // http-addr: host:port of the API
+	TLSCert    string // tls-cert: PEM certificate file; with TLSKey, serve HTTPS
+	TLSKey     string // tls-key: its PEM private key
 	DB         string // db: path of the bbolt file
 	Directory  string // directory: YAML file imported at start; "" for none
 	AdminToken string // admin-token: the operator API credential (secret); "" disables the operator API
@@ -125,6 +127,8 @@ var settings = []setting{
 	{name: "node-id", def: "main", usage: "id of the Asterisk node the ari-* settings reach (several nodes: see nodes)"},
 	{name: "nodes", usage: "further Asterisk nodes, ';'-separated: id=b,ari-url=URL,supervising-number=NUMBER[,ari-user=,ari-password=,ari-app=]", secret: true, cred: credContent},
 	{name: "http-addr", def: "127.0.0.1:8080", usage: "host:port the API listens on"},
+	{name: "tls-cert", usage: "PEM certificate (chain) file: serve HTTPS on http-addr, reloaded when the file changes (a browser gives the microphone to Listen here only on HTTPS or localhost)"},
+	{name: "tls-key", usage: "PEM private key of tls-cert"},
 	{name: "metrics-addr", usage: "host:port serving only /metrics, without credentials (default: /metrics on http-addr)"},
 	{name: "metrics-auth", def: "true", usage: "/metrics on http-addr needs the admin token", isBool: true},
 	{name: "db", def: "earshot.db", usage: "path of the database file"},
@@ -367,6 +371,8 @@ func parseConfig(raw map[string]string) (*Config, []error) {
 		ARIApp:         raw["ari-app"],
 		NodeID:         raw["node-id"],
 		HTTPAddr:       raw["http-addr"],
+		TLSCert:        raw["tls-cert"],
+		TLSKey:         raw["tls-key"],
 		MetricsAddr:    raw["metrics-addr"],
 		DB:             raw["db"],
 		Directory:      raw["directory"],
@@ -393,6 +399,12 @@ func parseConfig(raw map[string]string) (*Config, []error) {
 	}
 	if !isHostPort(c.HTTPAddr) {
 		bad("http-addr", "%q is not host:port (e.g. 127.0.0.1:8080 or :8080)", c.HTTPAddr)
+	}
+	switch {
+	case c.TLSCert == "" && c.TLSKey != "":
+		bad("tls-cert", "is empty while tls-key is set; set both to serve HTTPS, or neither")
+	case c.TLSCert != "" && c.TLSKey == "":
+		bad("tls-key", "is empty while tls-cert is set; set both to serve HTTPS, or neither")
 	}
 	switch {
 	case c.MetricsAddr == "":
@@ -612,6 +624,8 @@ func (c *Config) Redacted() map[string]string {
 		"node-id":            c.NodeID,
 		"nodes":              redactedNodes(c.ExtraNodes),
 		"http-addr":          c.HTTPAddr,
+		"tls-cert":           c.TLSCert,
+		"tls-key":            c.TLSKey,
 		"metrics-addr":       c.MetricsAddr,
 		"metrics-auth":       strconv.FormatBool(c.MetricsAuth),
 		"db":                 c.DB,

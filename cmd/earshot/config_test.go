@@ -158,6 +158,7 @@ func TestLoadConfig_Env(t *testing.T) {
 	e := env{
 		"EARSHOT_ARI_URL": "http://pbx:8088/ari", "EARSHOT_ARI_USER": "u", "EARSHOT_ARI_PASSWORD": "p",
 		"EARSHOT_ARI_APP": "app", "EARSHOT_HTTP_ADDR": "0.0.0.0:80", "EARSHOT_DB": "/var/lib/earshot.db",
+		"EARSHOT_TLS_CERT": "/etc/earshot/cert.pem", "EARSHOT_TLS_KEY": "/etc/earshot/key.pem",
 		"EARSHOT_METRICS_ADDR": "127.0.0.1:9464", "EARSHOT_METRICS_AUTH": "false",
 		"EARSHOT_DIRECTORY": "dir.yaml", "EARSHOT_ADMIN_TOKEN": longToken, "EARSHOT_SUPERVISING_NUMBER": "+35891234599",
 		"EARSHOT_DEFAULT_REGION": "SE", "EARSHOT_PUSH": "fcm", "EARSHOT_FCM_CREDENTIALS": "sa.json",
@@ -173,8 +174,9 @@ func TestLoadConfig_Env(t *testing.T) {
 	}
 	want := Config{
 		ARIURL: "http://pbx:8088/ari", ARIUser: "u", ARIPassword: "p", ARIApp: "app", NodeID: "hel",
-		ExtraNodes:  []NodeConfig{{ID: "tku", ARIURL: "http://pbx2:8088", ARIUser: "u", ARIPassword: "p2", ARIApp: "app", SupervisingNumber: "+35821234599"}},
-		HTTPAddr:    "0.0.0.0:80",
+		ExtraNodes: []NodeConfig{{ID: "tku", ARIURL: "http://pbx2:8088", ARIUser: "u", ARIPassword: "p2", ARIApp: "app", SupervisingNumber: "+35821234599"}},
+		HTTPAddr:   "0.0.0.0:80",
+		TLSCert:    "/etc/earshot/cert.pem", TLSKey: "/etc/earshot/key.pem",
 		MetricsAddr: "127.0.0.1:9464", MetricsAuth: false,
 		DB: "/var/lib/earshot.db", Directory: "dir.yaml", AdminToken: longToken, SupervisingNumber: "+35891234599",
 		DefaultRegion: "SE", Push: "fcm", FCMCredentials: "sa.json", FCMProject: "proj",

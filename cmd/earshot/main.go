@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,6 +36,7 @@ import (
 	"github.com/earshot/earshot/push/fcm"
 	"github.com/earshot/earshot/push/webpush"
 	"github.com/earshot/earshot/store"
+	"github.com/earshot/earshot/tlsfile"
 	"github.com/earshot/earshot/web"
 )
 
@@ -271,8 +273,16 @@ func (m *Main) build(ctx context.Context) error {
 	if m.push != nil {
 		notes = m.push
 	}
+	var tlsConfig *tls.Config // nil: plain HTTP
+	if cfg.TLSCert != "" {
+		certs, err := tlsfile.New(cfg.TLSCert, cfg.TLSKey, log)
+		if err != nil {
+			return fmt.Errorf("tls-cert, tls-key: %w", err)
+		}
+		tlsConfig = certs.Config()
+	}
 	m.http, err = httpapi.New(httpapi.Config{
-		Store: apiStore{db}, Calls: trackers, Offers: m.offers, Supervising: m.apps,
+		Store: apiStore{db}, Calls: trackers, Offers: m.offers, Supervising: m.apps, Browsing: m.apps,
 		SupervisingNumber: cfg.SupervisingNumber, DefaultRegion: cfg.DefaultRegion,
 		TokenKey: key, TokenTTL: cfg.TokenTTL, AdminToken: cfg.AdminToken, Log: log,
 		Ready: map[string]httpapi.ReadyFunc{"ari": m.ariReady, "store": db.Ready},
@@ -281,7 +291,7 @@ func (m *Main) build(ctx context.Context) error {
 		// while any is down.
 		Live: m.apps.AnyReady, Stale: m.apps.Ready, Nodes: m.nodesReady,
 		Metrics: apiMetrics, MetricsAuth: cfg.MetricsAuth, Observe: m.metrics.ObserveAPI,
-		Console: web.FS, WebPush: webPushAPI{db}, Notifications: notes,
+		Console: web.FS, WebPush: webPushAPI{db}, Notifications: notes, TLS: tlsConfig,
 	})
 	return err
 }

@@ -41,6 +41,24 @@ func (e AuditEntryKind) Valid() bool {
 	}
 }
 
+// Defines values for AuditEntryLeg.
+const (
+	AuditEntryLegBrowser AuditEntryLeg = "browser"
+	AuditEntryLegPhone   AuditEntryLeg = "phone"
+)
+
+// Valid indicates whether the value is a known member of the AuditEntryLeg enum.
+func (e AuditEntryLeg) Valid() bool {
+	switch e {
+	case AuditEntryLegBrowser:
+		return true
+	case AuditEntryLegPhone:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DeviceRequestPlatform.
 const (
 	Android DeviceRequestPlatform = "android"
@@ -155,6 +173,42 @@ func (e Role) Valid() bool {
 	}
 }
 
+// Defines values for SessionLeg.
+const (
+	SessionLegBrowser SessionLeg = "browser"
+	SessionLegPhone   SessionLeg = "phone"
+)
+
+// Valid indicates whether the value is a known member of the SessionLeg enum.
+func (e SessionLeg) Valid() bool {
+	switch e {
+	case SessionLegBrowser:
+		return true
+	case SessionLegPhone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SessionEventLeg.
+const (
+	SessionEventLegBrowser SessionEventLeg = "browser"
+	SessionEventLegPhone   SessionEventLeg = "phone"
+)
+
+// Valid indicates whether the value is a known member of the SessionEventLeg enum.
+func (e SessionEventLeg) Valid() bool {
+	switch e {
+	case SessionEventLegBrowser:
+		return true
+	case SessionEventLegPhone:
+		return true
+	default:
+		return false
+	}
+}
+
 // AdminPool defines model for AdminPool.
 type AdminPool struct {
 	Id      string   `json:"id"`
@@ -240,7 +294,10 @@ type AuditEntry struct {
 	CallId *string        `json:"call_id,omitempty"`
 	Caller *string        `json:"caller,omitempty"`
 	Kind   AuditEntryKind `json:"kind"`
-	Mode   *Mode          `json:"mode,omitempty"`
+
+	// Leg how the supervisor was connected (connect, mode, end)
+	Leg  *AuditEntryLeg `json:"leg,omitempty"`
+	Mode *Mode          `json:"mode,omitempty"`
 
 	// Node the Asterisk node of the call (several nodes under one Earshot); absent with one node without an id
 	Node       *string   `json:"node,omitempty"`
@@ -255,6 +312,9 @@ type AuditEntry struct {
 
 // AuditEntryKind defines model for AuditEntry.Kind.
 type AuditEntryKind string
+
+// AuditEntryLeg how the supervisor was connected (connect, mode, end)
+type AuditEntryLeg string
 
 // AuditPage defines model for AuditPage.
 type AuditPage struct {
@@ -343,6 +403,13 @@ type Health struct {
 type ImportResult struct {
 	// Result what the import did, for people: created, updated and unchanged per kind, and what the store holds but the file does not (kept)
 	Result string `json:"result"`
+}
+
+// ListenHereResult defines model for ListenHereResult.
+type ListenHereResult struct {
+	// Media the media WebSocket's path (connectSessionMedia)
+	Media   string  `json:"media"`
+	Session Session `json:"session"`
 }
 
 // LoginRequest defines model for LoginRequest.
@@ -516,7 +583,13 @@ type Role string
 type Session struct {
 	Agent string `json:"agent"`
 	Id    string `json:"id"`
-	Mode  Mode   `json:"mode"`
+
+	// Leg phone: a call to the supervising number; browser: Listen here
+	Leg SessionLeg `json:"leg"`
+
+	// Media a browser session's media WebSocket path
+	Media *string `json:"media,omitempty"`
+	Mode  Mode    `json:"mode"`
 
 	// Node the Asterisk node of the call (several nodes under one Earshot); absent with one node without an id
 	Node      *string   `json:"node,omitempty"`
@@ -524,13 +597,22 @@ type Session struct {
 	StartedAt time.Time `json:"started_at"`
 }
 
+// SessionLeg phone: a call to the supervising number; browser: Listen here
+type SessionLeg string
+
 // SessionEvent defines model for SessionEvent.
 type SessionEvent struct {
 	// Actions the modes the supervisor can switch to (R11)
 	Actions []Mode `json:"actions"`
 	Agent   string `json:"agent"`
 	Id      string `json:"id"`
-	Mode    Mode   `json:"mode"`
+
+	// Leg phone: a call to the supervising number; browser: Listen here
+	Leg SessionEventLeg `json:"leg"`
+
+	// Media a browser session's media WebSocket path
+	Media *string `json:"media,omitempty"`
+	Mode  Mode    `json:"mode"`
 
 	// Node the Asterisk node of the call (several nodes under one Earshot); absent with one node without an id
 	Node *string `json:"node,omitempty"`
@@ -543,6 +625,9 @@ type SessionEvent struct {
 	ReasonText *string   `json:"reason_text,omitempty"`
 	StartedAt  time.Time `json:"started_at"`
 }
+
+// SessionEventLeg phone: a call to the supervising number; browser: Listen here
+type SessionEventLeg string
 
 // SessionList defines model for SessionList.
 type SessionList struct {
@@ -949,6 +1034,16 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/admin/directory (the `ImportDirectory` operationId).
 	ImportDirectoryWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ForbidBrowserSupervising Operator: forbid supervising from the browser; live browser sessions end at once (the supervising number only, R9)
+	//
+	// Corresponds with DELETE /api/v1/admin/orgs/{org}/features/browser_supervising (the `ForbidBrowserSupervising` operationId).
+	ForbidBrowserSupervising(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AllowBrowserSupervising Operator: allow supervising from the browser (Listen here) at once
+	//
+	// Corresponds with PUT /api/v1/admin/orgs/{org}/features/browser_supervising (the `AllowBrowserSupervising` operationId).
+	AllowBrowserSupervising(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DisableSupervising Operator: disable supervising at once (R1)
 	//
 	// Corresponds with DELETE /api/v1/admin/orgs/{org}/features/supervising (the `DisableSupervising` operationId).
@@ -1090,6 +1185,11 @@ type ClientInterface interface {
 	// Corresponds with DELETE /api/v1/supervising/sessions/{id} (the `HangUpSession` operationId).
 	HangUpSession(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ConnectSessionMedia The audio of a browser session (Listen here), as a WebSocket: subprotocol earshot-media, the token as Authorization or as the subprotocol bearer.<token>; binary messages of one 20 ms frame of 16 kHz signed 16-bit little-endian mono (640 bytes) each way; one link per session (409, type …/media-attached); a message over 640 bytes closes it (1009), text or a short frame too (1003); the session ends when the token is signed out, revoked or expires, or the organization forbids browser supervising (1008)
+	//
+	// Corresponds with GET /api/v1/supervising/sessions/{id}/media (the `ConnectSessionMedia` operationId).
+	ConnectSessionMedia(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SetSessionModeWithBody Switch listen, whisper, barge (R5, R11)
 	//
 	// Takes any type of body and a specified content type.
@@ -1147,6 +1247,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/users/{user}/listen (the `CreateListenOffer` operationId).
 	CreateListenOffer(ctx context.Context, user string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListenHere Join the agent's call in listen mode with the browser's own audio (no offer, no phone; the token authorises it); connect the media WebSocket named in the answer within 10 s
+	//
+	// Corresponds with POST /api/v1/users/{user}/listen-here (the `ListenHere` operationId).
+	ListenHere(ctx context.Context, user string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetWebPushKey The VAPID public key (RFC 8292) to subscribe a browser with; 404 where Web Push is off
 	//
@@ -1245,6 +1350,36 @@ func (c *Client) GetBackup(ctx context.Context, reqEditors ...RequestEditorFn) (
 // Corresponds with POST /api/v1/admin/directory (the `ImportDirectory` operationId).
 func (c *Client) ImportDirectoryWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewImportDirectoryRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ForbidBrowserSupervising Operator: forbid supervising from the browser; live browser sessions end at once (the supervising number only, R9)
+//
+// Corresponds with DELETE /api/v1/admin/orgs/{org}/features/browser_supervising (the `ForbidBrowserSupervising` operationId).
+func (c *Client) ForbidBrowserSupervising(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewForbidBrowserSupervisingRequest(c.Server, org)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AllowBrowserSupervising Operator: allow supervising from the browser (Listen here) at once
+//
+// Corresponds with PUT /api/v1/admin/orgs/{org}/features/browser_supervising (the `AllowBrowserSupervising` operationId).
+func (c *Client) AllowBrowserSupervising(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAllowBrowserSupervisingRequest(c.Server, org)
 	if err != nil {
 		return nil, err
 	}
@@ -1646,6 +1781,21 @@ func (c *Client) HangUpSession(ctx context.Context, id string, reqEditors ...Req
 	return c.Client.Do(req)
 }
 
+// ConnectSessionMedia The audio of a browser session (Listen here), as a WebSocket: subprotocol earshot-media, the token as Authorization or as the subprotocol bearer.<token>; binary messages of one 20 ms frame of 16 kHz signed 16-bit little-endian mono (640 bytes) each way; one link per session (409, type …/media-attached); a message over 640 bytes closes it (1009), text or a short frame too (1003); the session ends when the token is signed out, revoked or expires, or the organization forbids browser supervising (1008)
+//
+// Corresponds with GET /api/v1/supervising/sessions/{id}/media (the `ConnectSessionMedia` operationId).
+func (c *Client) ConnectSessionMedia(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConnectSessionMediaRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // SetSessionModeWithBody Switch listen, whisper, barge (R5, R11)
 //
 // Takes any type of body and a specified content type.
@@ -1794,6 +1944,21 @@ func (c *Client) GetUser(ctx context.Context, user string, reqEditors ...Request
 // Corresponds with POST /api/v1/users/{user}/listen (the `CreateListenOffer` operationId).
 func (c *Client) CreateListenOffer(ctx context.Context, user string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateListenOfferRequest(c.Server, user)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListenHere Join the agent's call in listen mode with the browser's own audio (no offer, no phone; the token authorises it); connect the media WebSocket named in the answer within 10 s
+//
+// Corresponds with POST /api/v1/users/{user}/listen-here (the `ListenHere` operationId).
+func (c *Client) ListenHere(ctx context.Context, user string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListenHereRequest(c.Server, user)
 	if err != nil {
 		return nil, err
 	}
@@ -2085,6 +2250,74 @@ func NewImportDirectoryRequestWithBody(server string, contentType string, body i
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewForbidBrowserSupervisingRequest constructs an http.Request for the ForbidBrowserSupervising method
+func NewForbidBrowserSupervisingRequest(server string, org string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "org", org, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/admin/orgs/%s/features/browser_supervising", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAllowBrowserSupervisingRequest constructs an http.Request for the AllowBrowserSupervising method
+func NewAllowBrowserSupervisingRequest(server string, org string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "org", org, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/admin/orgs/%s/features/browser_supervising", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -2824,6 +3057,40 @@ func NewHangUpSessionRequest(server string, id string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewConnectSessionMediaRequest constructs an http.Request for the ConnectSessionMedia method
+func NewConnectSessionMediaRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/supervising/sessions/%s/media", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewSetSessionModeRequest calls the generic SetSessionMode builder with application/json body
 func NewSetSessionModeRequest(server string, id string, body SetSessionModeJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -3084,6 +3351,40 @@ func NewCreateListenOfferRequest(server string, user string) (*http.Request, err
 	}
 
 	operationPath := fmt.Sprintf("/api/v1/users/%s/listen", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListenHereRequest constructs an http.Request for the ListenHere method
+func NewListenHereRequest(server string, user string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "user", user, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/users/%s/listen-here", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -3389,6 +3690,20 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/admin/directory (the `ImportDirectory` operationId).
 	ImportDirectoryWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ImportDirectoryResponse, error)
 
+	// ForbidBrowserSupervisingWithResponse Operator: forbid supervising from the browser; live browser sessions end at once (the supervising number only, R9)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/admin/orgs/{org}/features/browser_supervising (the `ForbidBrowserSupervising` operationId).
+	ForbidBrowserSupervisingWithResponse(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*ForbidBrowserSupervisingResponse, error)
+
+	// AllowBrowserSupervisingWithResponse Operator: allow supervising from the browser (Listen here) at once
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/admin/orgs/{org}/features/browser_supervising (the `AllowBrowserSupervising` operationId).
+	AllowBrowserSupervisingWithResponse(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*AllowBrowserSupervisingResponse, error)
+
 	// DisableSupervisingWithResponse Operator: disable supervising at once (R1)
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3564,6 +3879,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /api/v1/supervising/sessions/{id} (the `HangUpSession` operationId).
 	HangUpSessionWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*HangUpSessionResponse, error)
 
+	// ConnectSessionMediaWithResponse The audio of a browser session (Listen here), as a WebSocket: subprotocol earshot-media, the token as Authorization or as the subprotocol bearer.<token>; binary messages of one 20 ms frame of 16 kHz signed 16-bit little-endian mono (640 bytes) each way; one link per session (409, type …/media-attached); a message over 640 bytes closes it (1009), text or a short frame too (1003); the session ends when the token is signed out, revoked or expires, or the organization forbids browser supervising (1008)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/supervising/sessions/{id}/media (the `ConnectSessionMedia` operationId).
+	ConnectSessionMediaWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*ConnectSessionMediaResponse, error)
+
 	// SetSessionModeWithBodyWithResponse Switch listen, whisper, barge (R5, R11)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -3633,6 +3955,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/users/{user}/listen (the `CreateListenOffer` operationId).
 	CreateListenOfferWithResponse(ctx context.Context, user string, reqEditors ...RequestEditorFn) (*CreateListenOfferResponse, error)
+
+	// ListenHereWithResponse Join the agent's call in listen mode with the browser's own audio (no offer, no phone; the token authorises it); connect the media WebSocket named in the answer within 10 s
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/users/{user}/listen-here (the `ListenHere` operationId).
+	ListenHereWithResponse(ctx context.Context, user string, reqEditors ...RequestEditorFn) (*ListenHereResponse, error)
 
 	// GetWebPushKeyWithResponse The VAPID public key (RFC 8292) to subscribe a browser with; 404 where Web Push is off
 	//
@@ -4024,6 +4353,172 @@ func (r ImportDirectoryResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ImportDirectoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ForbidBrowserSupervisingResponse401Headers the declared response headers of an HTTP 401 response for ForbidBrowserSupervising
+type ForbidBrowserSupervisingResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ForbidBrowserSupervisingResponse429Headers the declared response headers of an HTTP 429 response for ForbidBrowserSupervising
+type ForbidBrowserSupervisingResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ForbidBrowserSupervisingResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ForbidBrowserSupervisingResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ForbidBrowserSupervisingResponse429Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ForbidBrowserSupervisingResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ForbidBrowserSupervisingResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ForbidBrowserSupervisingResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ForbidBrowserSupervisingResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ForbidBrowserSupervisingResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ForbidBrowserSupervisingResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ForbidBrowserSupervisingResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ForbidBrowserSupervisingResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ForbidBrowserSupervisingResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AllowBrowserSupervisingResponse401Headers the declared response headers of an HTTP 401 response for AllowBrowserSupervising
+type AllowBrowserSupervisingResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// AllowBrowserSupervisingResponse429Headers the declared response headers of an HTTP 429 response for AllowBrowserSupervising
+type AllowBrowserSupervisingResponse429Headers struct {
+	RetryAfter *int
+}
+
+type AllowBrowserSupervisingResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AllowBrowserSupervisingResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AllowBrowserSupervisingResponse429Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AllowBrowserSupervisingResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AllowBrowserSupervisingResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AllowBrowserSupervisingResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AllowBrowserSupervisingResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AllowBrowserSupervisingResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AllowBrowserSupervisingResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AllowBrowserSupervisingResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AllowBrowserSupervisingResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AllowBrowserSupervisingResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5801,6 +6296,117 @@ func (r HangUpSessionResponse) ContentType() string {
 	return ""
 }
 
+// ConnectSessionMediaResponse401Headers the declared response headers of an HTTP 401 response for ConnectSessionMedia
+type ConnectSessionMediaResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ConnectSessionMediaResponse429Headers the declared response headers of an HTTP 429 response for ConnectSessionMedia
+type ConnectSessionMediaResponse429Headers struct {
+	RetryAfter *int
+}
+
+// ConnectSessionMediaResponse503Headers the declared response headers of an HTTP 503 response for ConnectSessionMedia
+type ConnectSessionMediaResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ConnectSessionMediaResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ConnectSessionMediaResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ConnectSessionMediaResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ConnectSessionMediaResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ConnectSessionMediaResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ConnectSessionMediaResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ConnectSessionMediaResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ConnectSessionMediaResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ConnectSessionMediaResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ConnectSessionMediaResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ConnectSessionMediaResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ConnectSessionMediaResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ConnectSessionMediaResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConnectSessionMediaResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConnectSessionMediaResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConnectSessionMediaResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SetSessionModeResponse401Headers the declared response headers of an HTTP 401 response for SetSessionMode
 type SetSessionModeResponse401Headers struct {
 	WWWAuthenticate *string
@@ -6528,6 +7134,110 @@ func (r CreateListenOfferResponse) ContentType() string {
 	return ""
 }
 
+// ListenHereResponse401Headers the declared response headers of an HTTP 401 response for ListenHere
+type ListenHereResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListenHereResponse503Headers the declared response headers of an HTTP 503 response for ListenHere
+type ListenHereResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ListenHereResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ListenHereResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListenHereResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListenHereResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r ListenHereResponse) GetJSON201() *ListenHereResult {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListenHereResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListenHereResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListenHereResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListenHereResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ListenHereResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListenHereResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListenHereResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListenHereResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListenHereResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListenHereResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListenHereResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetWebPushKeyResponse401Headers the declared response headers of an HTTP 401 response for GetWebPushKey
 type GetWebPushKeyResponse401Headers struct {
 	WWWAuthenticate *string
@@ -7084,6 +7794,32 @@ func (c *ClientWithResponses) ImportDirectoryWithBodyWithResponse(ctx context.Co
 	return ParseImportDirectoryResponse(rsp)
 }
 
+// ForbidBrowserSupervisingWithResponse Operator: forbid supervising from the browser; live browser sessions end at once (the supervising number only, R9)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/admin/orgs/{org}/features/browser_supervising (the `ForbidBrowserSupervising` operationId).
+func (c *ClientWithResponses) ForbidBrowserSupervisingWithResponse(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*ForbidBrowserSupervisingResponse, error) {
+	rsp, err := c.ForbidBrowserSupervising(ctx, org, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseForbidBrowserSupervisingResponse(rsp)
+}
+
+// AllowBrowserSupervisingWithResponse Operator: allow supervising from the browser (Listen here) at once
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/admin/orgs/{org}/features/browser_supervising (the `AllowBrowserSupervising` operationId).
+func (c *ClientWithResponses) AllowBrowserSupervisingWithResponse(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*AllowBrowserSupervisingResponse, error) {
+	rsp, err := c.AllowBrowserSupervising(ctx, org, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAllowBrowserSupervisingResponse(rsp)
+}
+
 // DisableSupervisingWithResponse Operator: disable supervising at once (R1)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -7409,6 +8145,19 @@ func (c *ClientWithResponses) HangUpSessionWithResponse(ctx context.Context, id 
 	return ParseHangUpSessionResponse(rsp)
 }
 
+// ConnectSessionMediaWithResponse The audio of a browser session (Listen here), as a WebSocket: subprotocol earshot-media, the token as Authorization or as the subprotocol bearer.<token>; binary messages of one 20 ms frame of 16 kHz signed 16-bit little-endian mono (640 bytes) each way; one link per session (409, type …/media-attached); a message over 640 bytes closes it (1009), text or a short frame too (1003); the session ends when the token is signed out, revoked or expires, or the organization forbids browser supervising (1008)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/supervising/sessions/{id}/media (the `ConnectSessionMedia` operationId).
+func (c *ClientWithResponses) ConnectSessionMediaWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*ConnectSessionMediaResponse, error) {
+	rsp, err := c.ConnectSessionMedia(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConnectSessionMediaResponse(rsp)
+}
+
 // SetSessionModeWithBodyWithResponse Switch listen, whisper, barge (R5, R11)
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -7537,6 +8286,19 @@ func (c *ClientWithResponses) CreateListenOfferWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseCreateListenOfferResponse(rsp)
+}
+
+// ListenHereWithResponse Join the agent's call in listen mode with the browser's own audio (no offer, no phone; the token authorises it); connect the media WebSocket named in the answer within 10 s
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/users/{user}/listen-here (the `ListenHere` operationId).
+func (c *ClientWithResponses) ListenHereWithResponse(ctx context.Context, user string, reqEditors ...RequestEditorFn) (*ListenHereResponse, error) {
+	rsp, err := c.ListenHere(ctx, user, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListenHereResponse(rsp)
 }
 
 // GetWebPushKeyWithResponse The VAPID public key (RFC 8292) to subscribe a browser with; 404 where Web Push is off
@@ -7939,6 +8701,166 @@ func ParseImportDirectoryResponse(rsp *http.Response) (*ImportDirectoryResponse,
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers ImportDirectoryResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseForbidBrowserSupervisingResponse parses an HTTP response from a ForbidBrowserSupervisingWithResponse call
+func ParseForbidBrowserSupervisingResponse(rsp *http.Response) (*ForbidBrowserSupervisingResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ForbidBrowserSupervisingResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ForbidBrowserSupervisingResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ForbidBrowserSupervisingResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAllowBrowserSupervisingResponse parses an HTTP response from a AllowBrowserSupervisingWithResponse call
+func ParseAllowBrowserSupervisingResponse(rsp *http.Response) (*AllowBrowserSupervisingResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AllowBrowserSupervisingResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers AllowBrowserSupervisingResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers AllowBrowserSupervisingResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -9597,6 +10519,117 @@ func ParseHangUpSessionResponse(rsp *http.Response) (*HangUpSessionResponse, err
 	return response, nil
 }
 
+// ParseConnectSessionMediaResponse parses an HTTP response from a ConnectSessionMediaWithResponse call
+func ParseConnectSessionMediaResponse(rsp *http.Response) (*ConnectSessionMediaResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConnectSessionMediaResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 101:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ConnectSessionMediaResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ConnectSessionMediaResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ConnectSessionMediaResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseSetSessionModeResponse parses an HTTP response from a SetSessionModeWithResponse call
 func ParseSetSessionModeResponse(rsp *http.Response) (*SetSessionModeResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10251,6 +11284,104 @@ func ParseCreateListenOfferResponse(rsp *http.Response) (*CreateListenOfferRespo
 		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers CreateListenOfferResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListenHereResponse parses an HTTP response from a ListenHereWithResponse call
+func ParseListenHereResponse(rsp *http.Response) (*ListenHereResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListenHereResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ListenHereResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListenHereResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListenHereResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -224,7 +224,7 @@ func (m *Memory) SetPhoneNumber(_ context.Context, userID, e164 string) error {
 // is already so is not an error. It returns ErrOrgNotFound, or EINVALID
 // for a feature Earshot does not know.
 func (m *Memory) SetFeature(org, feature string, on bool) error {
-	if feature != earshot.FeatureSupervising { // the one feature Earshot acts on
+	if feature != earshot.FeatureSupervising && feature != earshot.FeatureBrowser { // the features Earshot acts on
 		return earshot.Errorf(earshot.EINVALID, "feature %q is not known", feature)
 	}
 	m.mu.Lock()
