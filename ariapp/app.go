@@ -76,6 +76,9 @@ type App struct {
 	mu       sync.Mutex
 	routes   map[string][]*session // channel or playback id → sessions that follow it
 	sessions map[string]*session   // live sessions by id, connected or not
+	// browsing holds the supervisor and call of each Listen here being
+	// connected, so that two at once for one call make one session.
+	browsing map[[2]string]bool
 
 	wg        sync.WaitGroup
 	runCtx    context.Context
@@ -130,6 +133,7 @@ func New(cfg Config) (*App, error) {
 		log:       cfg.Log,
 		routes:    make(map[string][]*session),
 		sessions:  make(map[string]*session),
+		browsing:  make(map[[2]string]bool),
 		sessFeed:  feed.New[earshot.SessionEvent](256),
 		reconcile: make(chan struct{}, 1),
 		started:   time.Now(),

@@ -31,6 +31,21 @@ func (a *App) Browse(ctx context.Context, supervisor, agent string) (earshot.Ses
 	if err != nil {
 		return earshot.Session{}, err
 	}
+	// Busy sees connected sessions only: the reservation covers the time
+	// until this one is, so two requests racing make one session.
+	key := [2]string{sup.ID, call.ID}
+	a.mu.Lock()
+	racing := a.browsing[key]
+	a.browsing[key] = true
+	a.mu.Unlock()
+	if racing {
+		return earshot.Session{}, earshot.Errorf(earshot.ECONFLICT, "you already supervise this call")
+	}
+	defer func() {
+		a.mu.Lock()
+		delete(a.browsing, key)
+		a.mu.Unlock()
+	}()
 	if a.Busy(sup.ID, call.ID) {
 		return earshot.Session{}, earshot.Errorf(earshot.ECONFLICT, "you already supervise this call")
 	}

@@ -105,6 +105,9 @@ func TestBrowser_Refused(t *testing.T) {
 	}{
 		{"another organization's supervisor (without the feature)", "gina", "ag23", earshot.ErrFeatureOff},
 		{"pool outside the scope", "sid", "ag23", earshot.ErrNotPermitted},
+		// The same answer whether or not the agent is on a call: a scoped
+		// supervisor learns nothing of calls outside the scope.
+		{"pool outside the scope, agent not on a call", "sid", "ag25", earshot.ErrNotPermitted},
 		{"agent not on a call", "sara", "ag25", earshot.ErrNotOnCall},
 		{"not a supervisor", "ag23", "ag23", nil},
 		{"no such supervisor", "nobody", "ag23", earshot.ErrNotPermitted},
@@ -236,4 +239,43 @@ func TestBrowser_BesideAPhone(t *testing.T) {
 	audio.AssertHears(t, rp.Recording, "sam", phones.CustomerHz, iv.on(rp))
 	audio.AssertHears(t, rp.Recording, "sam", phones.AgentHz, iv.on(rp))
 	audio.AssertNotHears(t, rp.Recording, "sam (sara's whisper)", phones.SupervisorHz, iv.on(rp))
+}
+
+// Several Listen here requests of one supervisor for one call at the same
+// moment (a double click, two tabs) make exactly one session; the others
+// are refused as a conflict and leave nothing in Asterisk.
+func TestBrowser_Racing(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t, fixtureOpts{tone: "off"})
+	ctx := context.Background()
+	fx.serviceCall("ag26", phones.ViaDial)
+	const n = 4
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := fx.app.Browse(ctx, "sara", "ag26")
+			errs <- err
+		}()
+	}
+	ok := 0
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case earshot.ErrorCode(err) != earshot.ECONFLICT:
+			t.Errorf("a racing Listen here: %v, want a conflict", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d of %d racing Listen here connected, want 1", ok, n)
+	}
+	mine := 0
+	for _, s := range fx.app.Sessions("sara") {
+		if s.Agent == "ag26" {
+			mine++
+		}
+	}
+	if mine != 1 {
+		t.Errorf("%d sessions on the call after the race, want 1", mine)
+	}
 }

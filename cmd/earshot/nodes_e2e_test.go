@@ -242,3 +242,47 @@ func TestE2E_NodeNotAnswering(t *testing.T) {
 		t.Errorf("offer %+v, want node a's", o.Offer)
 	}
 }
+
+// Listen here for an agent whose call is on node b starts the browser
+// session on node b: the session names b, the page's link carries b's
+// call, and a whisper reaches the agent on b and not the customer.
+func TestE2E_TwoNodesBrowser(t *testing.T) {
+	e := startNodesE2E(t)
+	ctx := context.Background()
+	e.call(e.admin, "PUT", "/api/v1/admin/orgs/globex/features/supervising", "", 204, nil)
+	e.call(e.admin, "PUT", "/api/v1/admin/orgs/globex/features/browser_supervising", "", 204, nil)
+	gina, _ := e.login("gina")
+	call, err := e.h2.Service(ctx, phones.ServiceOpts{Pool: "helpdesk", Agent: "gus", Via: phones.ViaDial})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitOnCall(gina, "gus")
+	var here struct {
+		Session struct {
+			ID   string `json:"id"`
+			Node string `json:"node"`
+		} `json:"session"`
+		Media string `json:"media"`
+	}
+	e.call(gina, "POST", "/api/v1/users/gus/listen-here", "", 201, &here)
+	if here.Session.Node != "b" {
+		t.Errorf("browser session on node %q, want b", here.Session.Node)
+	}
+	_, send, frames := mediaClient(t, e.api.URL, here.Media, gina)
+	peer := phones.NewMediaPeer(send, frames, phones.SupervisorHz)
+	defer peer.Stop()
+	phones.WaitFor(t, 3*time.Second, "call audio on the media link", func() bool { return !peer.FirstFrame().IsZero() })
+	e.call(gina, "PUT", "/api/v1/supervising/sessions/"+here.Session.ID+"/mode", `{"mode":"whisper"}`, 200, nil)
+	from, to := hold(1000 * time.Millisecond)
+	e.call(gina, "DELETE", "/api/v1/supervising/sessions/"+here.Session.ID, "", 204, nil)
+	peer.Stop()
+	if err := call.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rs := peer.Heard("gina (browser)")
+	rgus, _ := call.Recording(ctx, "gus")
+	rc, _ := call.Recording(ctx, "customer")
+	audio.AssertHears(t, rs.Recording, "browser on b", phones.AgentHz, iv(rs, from, to))
+	audio.AssertHears(t, rgus.Recording, "agent on b (whisper)", phones.SupervisorHz, iv(rgus, from, to))
+	audio.AssertNotHears(t, rc.Recording, "customer on b (whisper)", phones.SupervisorHz, iv(rc, from, to))
+}
