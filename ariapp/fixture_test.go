@@ -152,15 +152,22 @@ func (fx *fixture) supervise(sup, name, number, agent string) (*phones.Call, ear
 // waitSession waits for a session event of kind for supervisor sup.
 func (fx *fixture) waitSession(kind, sup string) earshot.Session {
 	fx.t.Helper()
+	return awaitSession(fx.t, fx.events, kind, sup)
+}
+
+// awaitSession waits up to 10 s for a session event of kind for sup,
+// passing over the others.
+func awaitSession(t *testing.T, events <-chan earshot.SessionEvent, kind, sup string) earshot.Session {
+	t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
 		select {
-		case ev := <-fx.events:
+		case ev := <-events:
 			if ev.Kind == kind && ev.Session.Supervisor == sup {
 				return ev.Session
 			}
 		case <-timeout:
-			fx.t.Fatalf("no %s session event for %s", kind, sup)
+			t.Fatalf("no %s session event for %s", kind, sup)
 		}
 	}
 }

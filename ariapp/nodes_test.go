@@ -160,17 +160,7 @@ func (fx *nodesFixture) dial(node, sup, number, dial string) *phones.Call {
 // waitSession waits for a session event of kind for sup.
 func (fx *nodesFixture) waitSession(kind, sup string) earshot.Session {
 	fx.t.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case ev := <-fx.events:
-			if ev.Kind == kind && ev.Session.Supervisor == sup {
-				return ev.Session
-			}
-		case <-timeout:
-			fx.t.Fatalf("no %s session event for %s", kind, sup)
-		}
-	}
+	return awaitSession(fx.t, fx.events, kind, sup)
 }
 
 // A supervisor on each node, each with the hearing matrix exact in every

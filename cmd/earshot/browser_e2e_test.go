@@ -87,17 +87,13 @@ func TestE2E_BrowserSupervising(t *testing.T) {
 	defer peer.Stop()
 	phones.WaitFor(t, 3*time.Second, "call audio on the media link", func() bool { return !peer.FirstFrame().IsZero() })
 
-	type span struct {
-		mode     earshot.Mode
-		from, to time.Time
-	}
-	var spans []span
+	var spans []modeSpan
 	from, to := hold(1000 * time.Millisecond)
-	spans = append(spans, span{earshot.ModeListen, from, to})
+	spans = append(spans, modeSpan{earshot.ModeListen, from, to})
 	for _, m := range []earshot.Mode{earshot.ModeWhisper, earshot.ModeBarge, earshot.ModeListen} {
 		e.call(tok, "PUT", "/api/v1/supervising/sessions/"+here.Session.ID+"/mode", `{"mode":"`+string(m)+`"}`, 200, nil)
 		from, to := hold(1000 * time.Millisecond)
-		spans = append(spans, span{m, from, to})
+		spans = append(spans, modeSpan{m, from, to})
 	}
 	e.call(tok, "DELETE", "/api/v1/supervising/sessions/"+here.Session.ID, "", 204, nil)
 	waitClosed(t, conn, websocket.StatusNormalClosure)
@@ -109,23 +105,7 @@ func TestE2E_BrowserSupervising(t *testing.T) {
 	ra, _ := call.Recording(ctx, "alice")
 	rc, _ := call.Recording(ctx, "customer")
 	for _, s := range spans {
-		check := func(r *phones.Heard, who string, hz float64, want bool) {
-			t.Helper()
-			iv := r.Between(s.from.Add(250*time.Millisecond), s.to.Add(-60*time.Millisecond))
-			label := who + " (" + string(s.mode) + ")"
-			if want {
-				audio.AssertHears(t, r.Recording, label, hz, iv)
-			} else {
-				audio.AssertNotHears(t, r.Recording, label, hz, iv)
-			}
-		}
-		check(rs, "browser", phones.CustomerHz, true)
-		check(rs, "browser", phones.AgentHz, true)
-		check(rs, "browser", phones.SupervisorHz, false)
-		check(ra, "agent", phones.SupervisorHz, s.mode != earshot.ModeListen)
-		check(rc, "customer", phones.SupervisorHz, s.mode == earshot.ModeBarge)
-		check(ra, "agent", phones.CustomerHz, true)
-		check(rc, "customer", phones.AgentHz, true)
+		s.assertMatrix(t, 250*time.Millisecond, "browser", rs, ra, rc)
 	}
 }
 
@@ -168,4 +148,35 @@ func waitClosed(t *testing.T, closed <-chan error, status websocket.StatusCode) 
 	case <-time.After(5 * time.Second):
 		t.Errorf("link still open, want closed (%d)", status)
 	}
+}
+
+// modeSpan is a wall-clock interval a browser session spent in one mode.
+type modeSpan struct {
+	mode     earshot.Mode
+	from, to time.Time
+}
+
+// assertMatrix checks who heard whom during the span (R2–R4): the page
+// (sup) hears both parties and never its own microphone, the agent hears
+// the supervisor in whisper and barge, the customer only in barge. lead
+// skips the span's start (jitter buffers; a microphone just started).
+func (s modeSpan) assertMatrix(t *testing.T, lead time.Duration, supWho string, sup, agent, cust *phones.Heard) {
+	t.Helper()
+	check := func(r *phones.Heard, who string, hz float64, want bool) {
+		t.Helper()
+		iv := r.Between(s.from.Add(lead), s.to.Add(-60*time.Millisecond))
+		label := who + " (" + string(s.mode) + ")"
+		if want {
+			audio.AssertHears(t, r.Recording, label, hz, iv)
+		} else {
+			audio.AssertNotHears(t, r.Recording, label, hz, iv)
+		}
+	}
+	check(sup, supWho, phones.CustomerHz, true)
+	check(sup, supWho, phones.AgentHz, true)
+	check(sup, supWho, phones.SupervisorHz, false)
+	check(agent, "agent", phones.CustomerHz, true)
+	check(agent, "agent", phones.SupervisorHz, s.mode != earshot.ModeListen)
+	check(cust, "customer", phones.AgentHz, true)
+	check(cust, "customer", phones.SupervisorHz, s.mode == earshot.ModeBarge)
 }

@@ -96,13 +96,9 @@ func TestConsoleListenHere(t *testing.T) {
 	b.mu.Unlock()
 	connected := clicked
 
-	type span struct {
-		mode     earshot.Mode
-		from, to time.Time
-	}
-	var spans []span
+	var spans []modeSpan
 	from, to := hold(1200 * time.Millisecond)
-	spans = append(spans, span{earshot.ModeListen, from, to})
+	spans = append(spans, modeSpan{earshot.ModeListen, from, to})
 	var whisperAt time.Time
 	for _, m := range []earshot.Mode{earshot.ModeWhisper, earshot.ModeBarge, earshot.ModeListen} {
 		name := string(m[0]-'a'+'A') + string(m[1:])
@@ -112,7 +108,7 @@ func TestConsoleListenHere(t *testing.T) {
 		}
 		b.wait(name+" pressed", `document.querySelector('#session button[data-mode="`+string(m)+`"]').getAttribute('aria-pressed') === 'true'`)
 		from, to := hold(1500 * time.Millisecond)
-		spans = append(spans, span{m, from, to})
+		spans = append(spans, modeSpan{m, from, to})
 	}
 	b.mu.Lock()
 	sent := b.wsSent
@@ -143,23 +139,7 @@ func TestConsoleListenHere(t *testing.T) {
 		if s.mode != earshot.ModeListen {
 			lead = 500 * time.Millisecond
 		}
-		check := func(r *phones.Heard, who string, hz float64, want bool) {
-			t.Helper()
-			iv := r.Between(s.from.Add(lead), s.to.Add(-60*time.Millisecond))
-			label := who + " (" + string(s.mode) + ")"
-			if want {
-				audio.AssertHears(t, r.Recording, label, hz, iv)
-			} else {
-				audio.AssertNotHears(t, r.Recording, label, hz, iv)
-			}
-		}
-		check(rs, "page", phones.CustomerHz, true)
-		check(rs, "page", phones.AgentHz, true)
-		check(rs, "page", phones.SupervisorHz, false)
-		check(ra, "agent", phones.CustomerHz, true)
-		check(ra, "agent", phones.SupervisorHz, s.mode != earshot.ModeListen)
-		check(rc, "customer", phones.AgentHz, true)
-		check(rc, "customer", phones.SupervisorHz, s.mode == earshot.ModeBarge)
+		s.assertMatrix(t, lead, "page", rs, ra, rc)
 	}
 	if at, ok := ra.FirstPresent(phones.BeepHz, ra.At(connected.Add(-100*time.Millisecond))); !ok || at > ra.At(connected.Add(1500*time.Millisecond)) {
 		t.Errorf("agent did not hear the join tone after Listen here (first at %v, ok %v)", at, ok)
