@@ -60,11 +60,7 @@ func (cs Calls) List() []earshot.ServiceCall {
 
 // Subscribe implements earshot.Calls: every node's events on one channel.
 func (cs Calls) Subscribe(ctx context.Context) <-chan earshot.CallEvent {
-	ins := make([]<-chan earshot.CallEvent, len(cs))
-	for i, t := range cs {
-		ins[i] = t.Subscribe(ctx)
-	}
-	return feed.Merge(ctx, ins...)
+	return subscribeAll[earshot.CallEvent](ctx, cs)
 }
 
 // Apps is the supervising view of several nodes' applications.
@@ -135,9 +131,16 @@ func (as Apps) EndWhere(ctx context.Context, match func(earshot.Session) bool, r
 
 // Subscribe implements earshot.Supervising: every node's session events.
 func (as Apps) Subscribe(ctx context.Context) <-chan earshot.SessionEvent {
-	ins := make([]<-chan earshot.SessionEvent, len(as))
-	for i, a := range as {
-		ins[i] = a.Subscribe(ctx)
+	return subscribeAll[earshot.SessionEvent](ctx, as)
+}
+
+// subscribeAll merges the events of every node's source into one channel.
+func subscribeAll[E any, S interface {
+	Subscribe(context.Context) <-chan E
+}](ctx context.Context, srcs []S) <-chan E {
+	ins := make([]<-chan E, len(srcs))
+	for i, src := range srcs {
+		ins[i] = src.Subscribe(ctx)
 	}
 	return feed.Merge(ctx, ins...)
 }
