@@ -90,7 +90,8 @@ function listenButton(u) {
 function listenHereButton(u) {
   if (!(state.features || []).includes('browser_supervising')) return null;
   return h('button', {
-    type: 'button', class: 'secondary', disabled: !u.on_call, 'data-listen-here': u.id,
+    type: 'button', class: 'secondary', 'data-listen-here': u.id, 'data-on-call': !!u.on_call,
+    disabled: !listenHereAllowed(u.id, !!u.on_call),
     onclick: async () => {
       try {
         const r = await call('POST', `/users/${encodeURIComponent(u.id)}/listen-here`);
@@ -101,6 +102,20 @@ function listenHereButton(u) {
       } catch (e) { notice(e.message, 'error'); }
     },
   }, 'Listen here');
+}
+
+// listenHereAllowed: the agent is on a call this console is not already
+// supervising (a second Listen here would only be refused).
+function listenHereAllowed(agent, onCall) {
+  return onCall && !(state.session && state.session.agent === agent);
+}
+
+// syncListenHere keeps the Listen here buttons on screen in step with the
+// live session, which changes without the page being drawn again.
+function syncListenHere() {
+  for (const b of document.querySelectorAll('[data-listen-here]')) {
+    b.disabled = !listenHereAllowed(b.dataset.listenHere, b.hasAttribute('data-on-call'));
+  }
 }
 
 // --- pages ---------------------------------------------------------------
@@ -321,6 +336,7 @@ export function renderSession() {
   const box = $('#session');
   clearInterval(sessionTimer);
   const s = state.session;
+  syncListenHere();
   if (!s || s.leg !== 'browser') legs.leave();
   if (!s) {
     const ended = state.endedText || state.ended;

@@ -90,6 +90,9 @@ func TestConsoleListenHere(t *testing.T) {
 	clicked := time.Now()
 	b.wait("the audio live", `document.querySelector('#leg-state')?.dataset.state === 'live'`)
 	b.wait("the level meter moving", `document.querySelector('#leg-level').value > 0.2`)
+	// A second Listen here on the call being supervised would only be
+	// refused: the button says so by being off.
+	b.wait("Listen here off while supervising alice", `document.querySelector('[data-listen-here="alice"]').disabled`)
 	b.shot("listen-here")
 	b.mu.Lock()
 	toAudio := firstFrame.Sub(clicked)
@@ -125,6 +128,7 @@ func TestConsoleListenHere(t *testing.T) {
 	b.wait("the audio live again", `document.querySelector('#leg-state')?.dataset.state === 'live'`)
 	b.click("Hang up", `button('Hang up', '#session')`)
 	b.wait("the end, in words", `text('#session').includes('Supervising ended') && text('#session').includes('you hung up')`)
+	b.wait("Listen here on again after hanging up", `!document.querySelector('[data-listen-here="alice"]').disabled`)
 	page.Stop()
 	if err := call.Hangup(ctx); err != nil {
 		t.Fatal(err)
