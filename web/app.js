@@ -107,7 +107,16 @@ function listenHereButton(u) {
 // listenHereAllowed: the agent is on a call this console is not already
 // supervising (a second Listen here would only be refused).
 function listenHereAllowed(agent, onCall) {
-  return onCall && !(state.session && state.session.agent === agent);
+  return onCall && window.isSecureContext && !(state.session && state.session.agent === agent);
+}
+
+// secureHint says why Listen here is off on a page that is not a secure
+// context: browsers give audio worklets and the microphone only to HTTPS
+// pages (and localhost), so the console must be served over HTTPS.
+function secureHint() {
+  if (window.isSecureContext || !(state.features || []).includes('browser_supervising')) return null;
+  return h('p', { class: 'muted', 'data-secure-hint': '' },
+    'Listen here needs the console over HTTPS (or on localhost): browsers give a page audio and the microphone only then.');
 }
 
 // syncListenHere keeps the Listen here buttons on screen in step with the
@@ -225,6 +234,7 @@ async function userPage(seq, id) {
         : 'Listen sends you an offer: call the supervising number from your registered phone to join in listen mode.')
       : 'Listen is possible while the user is on a service call.'),
     h('p', { class: 'actions' }, listenButton(u), ' ', listenHereButton(u), ' ', supervise),
+    secureHint(),
     h('div', { id: 'offer' }))) return;
   renderOffer();
 }
