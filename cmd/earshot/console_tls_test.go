@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/earshot/earshot/internal/audio"
 	"github.com/earshot/earshot/internal/phones"
-	"github.com/earshot/earshot/tlsfile"
 )
 
 // Browsers give a page audio worklets and the microphone only in a secure
@@ -27,18 +25,7 @@ func TestConsoleSecureContext(t *testing.T) {
 	if chromiumPath() == "" && os.Getenv("EARSHOT_BROWSER_REQUIRED") != "1" {
 		t.Skip("browser test skipped: no chromium (apt-get install chromium, or run scripts/test.sh)")
 	}
-	dir := t.TempDir()
-	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := tlsfile.WriteSelfSigned(cert, key, "earshot.test", time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	e := startE2E(t, "--tls-cert", cert, "--tls-key", key, "--http-addr", addr)
+	e, addr, _, _ := startTLSE2E(t, "earshot.test")
 	_, port, _ := net.SplitHostPort(addr)
 	secure := "https://earshot.test:" + port
 	plain := strings.Replace(e.api.URL, "127.0.0.1", "earshot.test", 1) // the same handler over HTTP

@@ -22,18 +22,7 @@ import (
 // certificate the client trusts, and a renewed certificate written over
 // the files is served from the next connection on, without a restart.
 func TestE2E_TLS(t *testing.T) {
-	dir := t.TempDir()
-	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := tlsfile.WriteSelfSigned(cert, key, "earshot-first", time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	e := startE2E(t, "--tls-cert", cert, "--tls-key", key, "--http-addr", addr)
+	e, addr, cert, key := startTLSE2E(t, "earshot-first")
 	base := "https://" + addr
 	client := func() *http.Client {
 		pem, err := os.ReadFile(cert)
@@ -114,4 +103,23 @@ func TestE2E_TLS(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// startTLSE2E starts the whole program serving HTTPS itself on a free
+// loopback address, with a fresh self-signed certificate for cn; e.api
+// stays the same handler over plain HTTP.
+func startTLSE2E(t *testing.T, cn string) (e *e2e, addr, cert, key string) {
+	t.Helper()
+	dir := t.TempDir()
+	cert, key = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := tlsfile.WriteSelfSigned(cert, key, cn, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = ln.Addr().String()
+	ln.Close()
+	return startE2E(t, "--tls-cert", cert, "--tls-key", key, "--http-addr", addr), addr, cert, key
 }
