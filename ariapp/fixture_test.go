@@ -122,17 +122,8 @@ func (fx *fixture) serviceCallWith(o phones.ServiceOpts) *phones.Call {
 	if err != nil {
 		fx.t.Fatal(err)
 	}
-	timeout := time.After(5 * time.Second)
-	for {
-		select {
-		case ev := <-events:
-			if ev.Call.Agent == agent && !ev.Ended {
-				return call
-			}
-		case <-timeout:
-			fx.t.Fatalf("earshot never saw %s's service call", agent)
-		}
-	}
+	awaitCall(fx.t, events, agent)
+	return call
 }
 
 // supervise offers the agent's call to sup and dials in from number,
@@ -153,6 +144,23 @@ func (fx *fixture) supervise(sup, name, number, agent string) (*phones.Call, ear
 func (fx *fixture) waitSession(kind, sup string) earshot.Session {
 	fx.t.Helper()
 	return awaitSession(fx.t, fx.events, kind, sup)
+}
+
+// awaitCall waits up to 5 s for the start of agent's service call,
+// passing over other events.
+func awaitCall(t *testing.T, events <-chan earshot.CallEvent, agent string) earshot.ServiceCall {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case ev := <-events:
+			if ev.Call.Agent == agent && !ev.Ended {
+				return ev.Call
+			}
+		case <-timeout:
+			t.Fatalf("earshot never saw %s's service call", agent)
+		}
+	}
 }
 
 // awaitSession waits up to 10 s for a session event of kind for sup,

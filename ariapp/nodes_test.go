@@ -116,20 +116,10 @@ func (fx *nodesFixture) serviceCall(node, agent string) *phones.Call {
 	if err != nil {
 		fx.t.Fatal(err)
 	}
-	timeout := time.After(5 * time.Second)
-	for {
-		select {
-		case ev := <-events:
-			if ev.Call.Agent == agent && !ev.Ended {
-				if ev.Call.Node != node {
-					fx.t.Errorf("call of %s on node %s says node %q", agent, node, ev.Call.Node)
-				}
-				return call
-			}
-		case <-timeout:
-			fx.t.Fatalf("node %s never saw %s's service call", node, agent)
-		}
+	if c := awaitCall(fx.t, events, agent); c.Node != node {
+		fx.t.Errorf("call of %s on node %s says node %q", agent, node, c.Node)
 	}
+	return call
 }
 
 // offer makes sup an offer for agent's call and checks it names the node

@@ -41,17 +41,8 @@ func (fx *fixture) sipServiceCall(agent, customer, exten string) sipCall {
 	if err := a.WaitAnswered(ctx); err != nil {
 		fx.t.Fatal(err)
 	}
-	timeout := time.After(5 * time.Second)
-	for {
-		select {
-		case ev := <-events:
-			if ev.Call.Agent == agent && !ev.Ended {
-				return sipCall{customer: c, agent: a}
-			}
-		case <-timeout:
-			fx.t.Fatalf("earshot never saw %s's service call", agent)
-		}
-	}
+	awaitCall(fx.t, events, agent)
+	return sipCall{customer: c, agent: a}
 }
 
 // sipSupervisor offers the agent's call to sup, who calls the supervising
