@@ -17,7 +17,7 @@ func (s *session) connect(ctx context.Context) error {
 	s.bridge = a.objectID(s.id, "bridge", 0)
 	snoop := a.objectID(s.id, "snoop", s.next())
 	a.route(s.call.ID, s) // the agent leg's end ends the session
-	if err := s.createSnoop(ctx, snoop, "both", whisper(earshot.ModeListen)); err != nil {
+	if err := s.createSnoop(ctx, snoop, "both", "out"); err != nil {
 		if IsNotFound(err) {
 			return endedBy(earshot.EndCallEnded)
 		}
@@ -35,7 +35,7 @@ func (s *session) connect(ctx context.Context) error {
 		}
 		return err
 	}
-	if err := a.ast.Mute(ctx, snoop, "out"); err != nil {
+	if err := s.setMuted(ctx, snoop, true); err != nil {
 		return fmt.Errorf("mute snoop: %w", err)
 	}
 	// The supervisor's keys switch modes; they must reach neither the
@@ -72,6 +72,11 @@ func (s *session) connect(ctx context.Context) error {
 // session's cleanup looked for it. Only an answer from Asterisk proves
 // that nothing was created.
 func (s *session) createSnoop(ctx context.Context, id, spy, whisper string) error {
+	return s.createSnoopOn(ctx, s.call.ID, id, spy, whisper)
+}
+
+// createSnoopOn is createSnoop on another channel than the agent leg.
+func (s *session) createSnoopOn(ctx context.Context, target, id, spy, whisper string) error {
 	a := s.app
 	a.route(id, s)
 	s.live[id] = true
@@ -79,7 +84,7 @@ func (s *session) createSnoop(ctx context.Context, id, spy, whisper string) erro
 	if s.beeps[id] {
 		kind = "beep"
 	}
-	err := a.ast.Snoop(context.WithoutCancel(ctx), s.call.ID, id, spy, whisper, a.cfg.App, kind+","+s.id)
+	err := a.ast.Snoop(context.WithoutCancel(ctx), target, id, spy, whisper, a.cfg.App, kind+","+s.id)
 	var api *APIError
 	if errors.As(err, &api) {
 		s.forgetOwned(id)

@@ -18,6 +18,21 @@ import (
 // and the supervisor's silence at each switch is measured.
 func TestSupervise_ModeSwitching(t *testing.T) {
 	t.Parallel()
+	modeSequence(t, earshot.ModeWhisper, earshot.ModeBarge, earshot.ModeListen, earshot.ModeBarge, earshot.ModeWhisper)
+}
+
+// The first escalation straight to barge builds the barge path at that
+// moment (docs/design.md §2.6); the supervisor still hears the call
+// throughout, and every matrix after it is exact.
+func TestSupervise_StraightToBarge(t *testing.T) {
+	t.Parallel()
+	modeSequence(t, earshot.ModeBarge, earshot.ModeWhisper, earshot.ModeListen, earshot.ModeWhisper)
+}
+
+// modeSequence supervises a call through the modes given after listen,
+// a second in each, and checks the hearing matrix of every span, the
+// join tone and the supervisor's longest silence around each switch.
+func modeSequence(t *testing.T, modes ...earshot.Mode) {
 	fx := newFixture(t, fixtureOpts{})
 	ctx := context.Background()
 	call := fx.serviceCall("alice", phones.ViaDial)
@@ -31,7 +46,7 @@ func TestSupervise_ModeSwitching(t *testing.T) {
 	var switches []time.Time
 	from, to := hold(1000 * time.Millisecond)
 	spans = append(spans, span{"listen#1", from, to, earshot.ModeListen})
-	for i, m := range []earshot.Mode{earshot.ModeWhisper, earshot.ModeBarge, earshot.ModeListen, earshot.ModeBarge, earshot.ModeWhisper} {
+	for i, m := range modes {
 		switches = append(switches, time.Now())
 		if err := fx.app.SetMode(ctx, sess.ID, m); err != nil {
 			t.Fatalf("switch %d to %s: %v", i+1, m, err)
@@ -39,8 +54,8 @@ func TestSupervise_ModeSwitching(t *testing.T) {
 		from, to := hold(1000 * time.Millisecond)
 		spans = append(spans, span{string(m) + "#" + string(rune('2'+i)), from, to, m})
 	}
-	if got := fx.app.Sessions("sara"); len(got) != 1 || got[0].Mode != earshot.ModeWhisper {
-		t.Errorf("sessions = %+v, want one in whisper", got)
+	if got := fx.app.Sessions("sara"); len(got) != 1 || got[0].Mode != modes[len(modes)-1] {
+		t.Errorf("sessions = %+v, want one in %s", got, modes[len(modes)-1])
 	}
 	if err := call.Hangup(ctx); err != nil {
 		t.Fatal(err)

@@ -8,21 +8,6 @@ import (
 	"github.com/earshot/earshot"
 )
 
-// whisper is the snoop whisper direction for each mode (docs/design.md §2.6):
-// "out" is the audio sent to the agent; "in" would reach the customer.
-// Listening uses a whisper snoop too, muted: listen and whisper then
-// differ by a mute alone, and switching between them leaves the bridge
-// untouched (no swap, no gap in what the supervisor hears).
-func whisper(m earshot.Mode) string {
-	if m == earshot.ModeBarge {
-		return "both"
-	}
-	return "out"
-}
-
-// muted reports whether the session's snoop must whisper nothing in mode m.
-func muted(m earshot.Mode) bool { return m == earshot.ModeListen }
-
 // dtmfMode maps a key of the supervisor's leg to the mode it selects.
 func (s *session) dtmfMode(digit string) (earshot.Mode, bool) {
 	if s.app.cfg.DisableDTMF {
@@ -35,55 +20,73 @@ func (s *session) dtmfMode(digit string) (earshot.Mode, bool) {
 	return earshot.Modes[i], true
 }
 
-// switchMode changes what the supervisor's voice reaches. Between listen
-// and whisper it mutes or unmutes the snoop's whisper. To or from barge it
-// swaps the snoop for one with the other whisper direction, in the
-// measured order (docs/design.md §2.6): new snoop in Stasis (muted if
-// listening), old snoop gone, new snoop in. The bridge never holds two
-// snoops (the agent would hear himself) and stays at two channels (no
-// mixing-technology flip). A switch that fails leaves the mode as it was.
+// switchMode changes what the supervisor's voice reaches by muting and
+// unmuting alone (docs/design.md §2.6): the spy snoop's whisper (to the
+// agent) is open in whisper and barge, the barge path's (to the customer)
+// in barge only. The bridge the supervisor hears the call through is
+// never touched, so no switch leaves a gap. The barge path is built the
+// first time it is needed (or prepared after the first whisper). A switch
+// that fails leaves the mode as it was.
 func (s *session) switchMode(ctx context.Context, m earshot.Mode) error {
 	if m == s.mode {
 		return nil
 	}
-	a := s.app
-	if whisper(m) == whisper(s.mode) {
-		var err error
-		if muted(m) {
-			err = a.ast.Mute(ctx, s.snoop, "out")
-		} else {
-			err = a.ast.Unmute(ctx, s.snoop, "out")
-		}
-		if err != nil {
+	if m == earshot.ModeBarge && s.barge == nil {
+		if err := s.buildBarge(ctx); err != nil {
 			return fmt.Errorf("switch to %s: %w", m, err)
 		}
-		s.changed(ctx, m)
-		return nil
 	}
-	snoop := a.objectID(s.id, "snoop", s.next())
-	if err := s.createSnoop(ctx, snoop, "both", whisper(m)); err != nil {
-		return fmt.Errorf("snoop for %s: %w", m, err)
+	// The customer's path closes before, and opens after, the agent's:
+	// leaving barge, the customer stops hearing first; entering it from
+	// listen, both hear the supervisor from the same moment (the tap
+	// carries nothing while the agent's whisper is muted).
+	steps := []muteStep{
+		{s.snoop, m == earshot.ModeListen},
 	}
-	if err := s.awaitStasis(ctx, snoop); err != nil {
-		s.hangupOwned(ctx, snoop)
-		return fmt.Errorf("switch to %s: %w", m, err)
-	}
-	if muted(m) {
-		if err := a.ast.Mute(ctx, snoop, "out"); err != nil {
-			s.hangupOwned(ctx, snoop)
-			return fmt.Errorf("mute snoop for %s: %w", m, err)
+	if s.barge != nil {
+		feed := muteStep{s.barge.feed, m != earshot.ModeBarge}
+		if feed.mute {
+			steps = append([]muteStep{feed}, steps...)
+		} else {
+			steps = append(steps, feed)
 		}
 	}
-	old := s.snoop
-	s.snoop = snoop
-	s.hangupOwned(ctx, old)
-	if err := a.ast.AddChannels(ctx, s.bridge, snoop); err != nil {
-		// The old snoop is gone: the supervisor would hear nothing, so
-		// the session ends rather than pretend.
-		return endedBy(earshot.EndFailed)
+	var done []muteStep
+	for _, st := range steps {
+		if st.mute == s.isMuted(st.channel) {
+			continue
+		}
+		if err := s.setMuted(ctx, st.channel, st.mute); err != nil {
+			for _, d := range done {
+				_ = s.setMuted(ctx, d.channel, !d.mute)
+			}
+			return fmt.Errorf("switch to %s: %w", m, err)
+		}
+		done = append(done, st)
 	}
 	s.changed(ctx, m)
 	return nil
+}
+
+type muteStep struct {
+	channel string
+	mute    bool
+}
+
+func (s *session) isMuted(ch string) bool { return s.muted[ch] }
+
+// setMuted mutes or unmutes what a snoop whispers.
+func (s *session) setMuted(ctx context.Context, ch string, mute bool) error {
+	var err error
+	if mute {
+		err = s.app.ast.Mute(ctx, ch, "out")
+	} else {
+		err = s.app.ast.Unmute(ctx, ch, "out")
+	}
+	if err == nil {
+		s.muted[ch] = mute
+	}
+	return err
 }
 
 // changed records, logs, audits and announces a mode change made.

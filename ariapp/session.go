@@ -42,7 +42,10 @@ type session struct {
 	call     earshot.ServiceCall
 	mode     earshot.Mode
 	bridge   string
-	snoop    string // the spy snoop in the bridge
+	snoop    string          // the spy snoop in the bridge
+	barge    *bargePath      // the supervisor's voice to the customer, once built
+	muted    map[string]bool // snoops whose whisper is muted
+	repair   bool            // the barge path was lost in barge: rebuild it
 	seq      int
 	answered bool
 	live     map[string]bool // channels we created and have not seen end
@@ -79,6 +82,7 @@ func (a *App) newSessionWith(id, channel, leg string) *session {
 		done:    make(chan struct{}),
 		live:    make(map[string]bool),
 		beeps:   make(map[string]bool),
+		muted:   make(map[string]bool),
 	}
 }
 
@@ -142,6 +146,9 @@ func (s *session) loop(ctx context.Context) error {
 			}
 			s.fill()
 		}
+		if err := s.repairBarge(ctx); err != nil {
+			return err
+		}
 		select {
 		case <-s.inbox.signal:
 		case c := <-s.cmds:
@@ -155,6 +162,9 @@ func (s *session) loop(ctx context.Context) error {
 				return err
 			}
 			c.reply <- err
+			if err := s.prepareBarge(ctx); err != nil {
+				return err
+			}
 		case <-ctx.Done():
 			return endedBy(earshot.EndShutdown)
 		}
@@ -174,8 +184,10 @@ func (s *session) onEvent(ctx context.Context, e ari.Event) error {
 		s.onPlaybackFinished(ctx, e)
 	case *ari.StasisEnd:
 		s.forgetOwned(e.Channel.ID)
+		s.onBargePathEnd(ctx, e.Channel.ID)
 	case *ari.ChannelDestroyed:
 		s.forgetOwned(e.Channel.ID)
+		s.onBargePathEnd(ctx, e.Channel.ID)
 	case *ari.ChannelDtmfReceived:
 		// Only the supervisor's own leg steers. The session follows the
 		// agent leg and its snoops too (for their ends); their keys are
@@ -191,6 +203,7 @@ func (s *session) onEvent(ctx context.Context, e ari.Event) error {
 			if err != nil {
 				s.log.Warn("mode switch by dtmf failed", "digit", e.Digit, "error", err)
 			}
+			return s.prepareBarge(ctx)
 		}
 	}
 	return nil
@@ -230,9 +243,16 @@ func (s *session) finish(ctx context.Context, why error) {
 	for id := range s.live {
 		s.hangupOwned(ctx, id)
 	}
-	if s.bridge != "" {
-		if err := a.ast.DeleteBridge(ctx, s.bridge); err != nil && !IsNotFound(err) {
-			s.log.Error("delete bridge", "bridge", s.bridge, "error", err)
+	bridges := []string{s.bridge}
+	if s.barge != nil {
+		bridges = append(bridges, s.barge.bridge)
+	}
+	for _, b := range bridges {
+		if b == "" {
+			continue
+		}
+		if err := a.ast.DeleteBridge(ctx, b); err != nil && !IsNotFound(err) {
+			s.log.Error("delete bridge", "bridge", b, "error", err)
 		}
 	}
 	// Taken away by someone else: the supervisor hears why (the notice)

@@ -137,10 +137,14 @@ func TestSession_EventsDuringSwitches(t *testing.T) {
 		at       string // the call during which the events arrive
 	}{
 		{"listen→whisper", earshot.ModeListen, earshot.ModeWhisper, "unmute"},
+		// The barge path built right after the first whisper.
+		{"listen→whisper, while the barge path is built", earshot.ModeListen, earshot.ModeWhisper, "snoop"},
 		{"whisper→listen", earshot.ModeWhisper, earshot.ModeListen, "mute"},
-		{"whisper→barge", earshot.ModeWhisper, earshot.ModeBarge, "snoop"},
-		{"barge→listen", earshot.ModeBarge, earshot.ModeListen, "snoop"},
-		{"barge→listen, at add", earshot.ModeBarge, earshot.ModeListen, "add"},
+		{"whisper→barge", earshot.ModeWhisper, earshot.ModeBarge, "unmute"},
+		{"barge→listen", earshot.ModeBarge, earshot.ModeListen, "mute"},
+		// The first escalation straight to barge builds the path first.
+		{"listen→barge", earshot.ModeListen, earshot.ModeBarge, "snoop"},
+		{"listen→barge, at add", earshot.ModeListen, earshot.ModeBarge, "add"},
 	}
 	for _, sw := range switches {
 		for _, p := range parties {
@@ -193,7 +197,9 @@ func TestSession_EventsDuringSwitches(t *testing.T) {
 	}
 }
 
-// toMode switches through the API and consumes the event.
+// toMode switches through the API and consumes the event; after an
+// escalation it waits until the barge path is in its bridge, so that a
+// test arms its hooks on a quiet session.
 func (b *bench) toMode(id string, m earshot.Mode) {
 	b.t.Helper()
 	if m == earshot.ModeListen {
@@ -205,6 +211,11 @@ func (b *bench) toMode(id string, m earshot.Mode) {
 	if ev := b.next(); ev.Session.Mode != m {
 		b.t.Fatalf("mode %s, want %s", ev.Session.Mode, m)
 	}
+	b.eventually("the barge path in its bridge", func() bool {
+		return slices.ContainsFunc(b.ast.Calls(), func(c string) bool {
+			return strings.HasPrefix(c, "add "+b.app.objectID(id, "bargebridge", 0))
+		})
+	})
 }
 
 func TestSession_SnoopTrouble(t *testing.T) {
@@ -236,10 +247,10 @@ func TestSession_SnoopTrouble(t *testing.T) {
 			t.Fatalf("offer after a failed connect: %v", err)
 		}
 	})
-	t.Run("barge snoop never enters Stasis", func(t *testing.T) {
+	t.Run("barge feed never enters Stasis", func(t *testing.T) {
 		b := newBench(t, benchOpts{})
 		s := b.connected()
-		b.ast.noStasis[".snoop2"] = true
+		b.ast.noStasis[".feed2"] = true
 		if err := b.app.SetMode(context.Background(), s.ID, earshot.ModeBarge); err == nil {
 			t.Fatal("switch succeeded without its snoop")
 		}
@@ -273,7 +284,7 @@ func TestSession_SnoopTrouble(t *testing.T) {
 func TestSession_ShutdownMidSwitch(t *testing.T) {
 	b := newBench(t, benchOpts{})
 	s := b.connected()
-	b.ast.noStasis[".snoop2"] = true
+	b.ast.noStasis[".tap2"] = true
 	b.app.snoopWait = 5 * time.Second
 	b.ast.before = func(call string) bool {
 		if strings.HasPrefix(call, "snoop ") {
@@ -554,32 +565,55 @@ func TestSession_FailedSteps(t *testing.T) {
 			t.Fatalf("mode %s", got)
 		}
 	})
-	t.Run("mute of the new snoop refused: it is hung up", func(t *testing.T) {
+	t.Run("feed's mute refused: the path is removed, mode stays", func(t *testing.T) {
+		b := newBench(t, benchOpts{})
+		s := b.connected()
+		b.ast.fail["mute "] = errors.New("boom")
+		if err := b.app.SetMode(context.Background(), s.ID, earshot.ModeBarge); err == nil {
+			t.Fatal("switch reported success")
+		}
+		if got := b.mode(s.ID); got != earshot.ModeListen {
+			t.Fatalf("mode %s, want listen", got)
+		}
+		for _, want := range []string{"hangup " + b.app.objectID(s.ID, "tap", 2), "hangup " + b.app.objectID(s.ID, "feed", 2), "delete " + b.app.objectID(s.ID, "bargebridge", 2)} {
+			if !slices.Contains(b.ast.Calls(), want) {
+				t.Errorf("no %q: %q", want, b.ast.Calls())
+			}
+		}
+	})
+	t.Run("path refused by its bridge: the switch fails, a later one works", func(t *testing.T) {
+		b := newBench(t, benchOpts{})
+		s := b.connected()
+		b.ast.fail["add "] = errors.New("boom")
+		if err := b.app.SetMode(context.Background(), s.ID, earshot.ModeBarge); err == nil {
+			t.Fatal("switch reported success")
+		}
+		if got := b.mode(s.ID); got != earshot.ModeListen {
+			t.Fatalf("mode %s, want listen", got)
+		}
+		delete(b.ast.fail, "add ")
+		b.toMode(s.ID, earshot.ModeBarge)
+		b.ast.feed(stasisEnd(supLeg))
+		b.ended()
+		b.clean(supLeg)
+	})
+	t.Run("second mute leaving barge refused: the first is undone", func(t *testing.T) {
 		b := newBench(t, benchOpts{})
 		s := b.connected()
 		b.toMode(s.ID, earshot.ModeBarge)
-		b.ast.fail["mute "] = errors.New("boom")
+		snoop, feed := b.app.objectID(s.ID, "snoop", 1), b.app.objectID(s.ID, "feed", 2)
+		b.ast.fail["mute "+snoop] = errors.New("boom")
+		from := len(b.ast.Calls())
 		if err := b.app.SetMode(context.Background(), s.ID, earshot.ModeListen); err == nil {
 			t.Fatal("switch reported success")
 		}
 		if got := b.mode(s.ID); got != earshot.ModeBarge {
 			t.Fatalf("mode %s, want barge", got)
 		}
-		if !slices.Contains(b.ast.Calls(), "hangup "+b.app.objectID(s.ID, "snoop", 3)) {
-			t.Fatalf("new snoop not hung up: %q", b.ast.Calls())
+		want := []string{"mute " + feed + " out", "mute " + snoop + " out", "unmute " + feed + " out"}
+		if got := b.ast.Calls()[from:]; !slices.Equal(got, want) {
+			t.Fatalf("calls %q, want %q", got, want)
 		}
-	})
-	t.Run("new snoop refused by the bridge: the session ends", func(t *testing.T) {
-		b := newBench(t, benchOpts{})
-		s := b.connected()
-		b.ast.fail["add "] = errors.New("boom")
-		if err := b.app.SetMode(context.Background(), s.ID, earshot.ModeBarge); !errors.Is(err, earshot.ErrSessionNotFound) {
-			t.Fatalf("switch: %v, want session not found", err)
-		}
-		if r := b.ended(); r != earshot.EndFailed {
-			t.Fatalf("ended: %s", r)
-		}
-		b.clean(supLeg)
 	})
 	t.Run("commands to an ended session", func(t *testing.T) {
 		b := newBench(t, benchOpts{})
@@ -595,6 +629,115 @@ func TestSession_FailedSteps(t *testing.T) {
 		}
 		if err := b.app.SetMode(context.Background(), s.ID, "shout"); earshot.ErrorCode(err) != earshot.EINVALID {
 			t.Fatalf("bad mode: %v", err)
+		}
+	})
+}
+
+// Every switch is mutes alone (docs/design.md §2.6): the bridge the
+// supervisor hears the call through keeps its snoop from connect to end,
+// and the barge path, built once, is opened and closed.
+func TestSession_SwitchesOnlyMute(t *testing.T) {
+	b := newBench(t, benchOpts{})
+	s := b.connected()
+	snoop, feed := b.app.objectID(s.ID, "snoop", 1), b.app.objectID(s.ID, "feed", 2)
+	tests := []struct {
+		to   earshot.Mode
+		want []string // the calls after the path is built
+	}{
+		{earshot.ModeWhisper, []string{"unmute " + snoop + " out"}},
+		{earshot.ModeBarge, []string{"unmute " + feed + " out"}},
+		{earshot.ModeListen, []string{"mute " + feed + " out", "mute " + snoop + " out"}},
+		// From listen the feed opens after the agent's whisper: the tap
+		// hears nothing until then, so both hear the supervisor at once.
+		{earshot.ModeBarge, []string{"unmute " + snoop + " out", "unmute " + feed + " out"}},
+		{earshot.ModeWhisper, []string{"mute " + feed + " out"}},
+		{earshot.ModeListen, []string{"mute " + snoop + " out"}},
+		{earshot.ModeWhisper, []string{"unmute " + snoop + " out"}},
+	}
+	for i, tc := range tests {
+		from := len(b.ast.Calls())
+		if tc.to == earshot.ModeListen {
+			if err := b.app.SetMode(context.Background(), s.ID, tc.to); err != nil {
+				t.Fatal(err)
+			}
+			b.next()
+		} else {
+			b.toMode(s.ID, tc.to)
+		}
+		got := slices.DeleteFunc(b.ast.Calls()[from:], func(c string) bool {
+			return i == 0 && !strings.HasPrefix(c, "unmute "+snoop)
+		})
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("switch %d to %s: calls %q, want %q", i+1, tc.to, got, tc.want)
+		}
+	}
+	if n := b.ast.count("snoop "); n != 3 {
+		t.Errorf("%d snoops created, want 3 (spy, tap, feed): %q", n, b.ast.Calls())
+	}
+	if n := b.ast.count("hangup "); n != 0 {
+		t.Errorf("%d hang-ups during switches: %q", n, b.ast.Calls())
+	}
+	b.ast.feed(stasisEnd(supLeg))
+	b.ended()
+	b.clean(supLeg)
+	if !slices.Contains(b.ast.Calls(), "delete "+b.app.objectID(s.ID, "bargebridge", 2)) {
+		t.Errorf("barge bridge not deleted: %q", b.ast.Calls())
+	}
+}
+
+// A barge path channel hung up by someone else: in barge the path is
+// rebuilt and opened at once; otherwise the next barge builds it. The
+// call's own end never triggers a rebuild.
+func TestSession_BargePathLost(t *testing.T) {
+	t.Run("in barge", func(t *testing.T) {
+		b := newBench(t, benchOpts{})
+		s := b.connected()
+		b.toMode(s.ID, earshot.ModeBarge)
+		b.ast.feed(stasisEnd(b.app.objectID(s.ID, "feed", 2)))
+		feed3 := b.app.objectID(s.ID, "feed", 3)
+		b.eventually("a rebuilt, open path", func() bool { return slices.Contains(b.ast.Calls(), "unmute "+feed3+" out") })
+		for _, want := range []string{"hangup " + b.app.objectID(s.ID, "tap", 2), "delete " + b.app.objectID(s.ID, "bargebridge", 2)} {
+			if !slices.Contains(b.ast.Calls(), want) {
+				t.Errorf("no %q: %q", want, b.ast.Calls())
+			}
+		}
+		if got := b.mode(s.ID); got != earshot.ModeBarge {
+			t.Fatalf("mode %s", got)
+		}
+		b.ast.feed(stasisEnd(supLeg))
+		b.ended()
+		b.clean(supLeg)
+	})
+	t.Run("in whisper", func(t *testing.T) {
+		b := newBench(t, benchOpts{})
+		s := b.connected()
+		b.toMode(s.ID, earshot.ModeWhisper)
+		b.ast.feed(destroyed(b.app.objectID(s.ID, "tap", 2)))
+		b.eventually("the path removed", func() bool {
+			return slices.Contains(b.ast.Calls(), "delete "+b.app.objectID(s.ID, "bargebridge", 2))
+		})
+		if n := b.ast.count("snoop "); n != 3 {
+			t.Fatalf("%d snoops: rebuilt outside barge", n)
+		}
+		b.toMode(s.ID, earshot.ModeBarge)
+		if !slices.Contains(b.ast.Calls(), "unmute "+b.app.objectID(s.ID, "feed", 3)+" out") {
+			t.Fatalf("barge did not open a new path: %q", b.ast.Calls())
+		}
+		b.ast.feed(stasisEnd(supLeg))
+		b.ended()
+		b.clean(supLeg)
+	})
+	t.Run("the call ends", func(t *testing.T) {
+		b := newBench(t, benchOpts{})
+		s := b.connected()
+		b.toMode(s.ID, earshot.ModeBarge)
+		b.ast.feed(stasisEnd(b.app.objectID(s.ID, "feed", 2)), stasisEnd(b.app.objectID(s.ID, "snoop", 1)), destroyed(agentLeg))
+		if r := b.ended(); r != earshot.EndCallEnded {
+			t.Fatalf("ended: %s", r)
+		}
+		b.clean(supLeg)
+		if n := b.ast.count("snoop "); n != 3 {
+			t.Fatalf("%d snoops: a rebuild was tried for a call that ended", n)
 		}
 	})
 }

@@ -1,0 +1,128 @@
+package ariapp
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/earshot/earshot"
+)
+
+// bargePath carries the supervisor's voice to the customer without
+// touching the bridge the supervisor hears the call through
+// (docs/design.md §2.6). Its tap is a snoop on the session's spy snoop
+// that hears what is written to it — the supervisor's voice, once the
+// agent's whisper is open (muted, nothing reaches the tap). Its feed is a
+// whisper-only snoop into the agent leg's incoming side, which is what
+// the customer hears. The two share a bridge of their own, and the feed
+// is muted except in barge.
+//
+// It is built at the first switch to whisper (right after it, so that
+// barge is then a mute alone) or at the first switch to barge, and it
+// lives as long as the session: a listening session carries none of it.
+type bargePath struct {
+	bridge string
+	tap    string
+	feed   string
+}
+
+// buildBarge creates the barge path with its feed muted. On failure what
+// was made is removed and the session goes on without one; an end of the
+// session met on the way is returned as such.
+func (s *session) buildBarge(ctx context.Context) error {
+	a := s.app
+	n := s.next()
+	b := &bargePath{
+		bridge: a.objectID(s.id, "bargebridge", n),
+		tap:    a.objectID(s.id, "tap", n),
+		feed:   a.objectID(s.id, "feed", n),
+	}
+	fail := func(err error) error {
+		s.hangupOwned(ctx, b.tap)
+		s.hangupOwned(ctx, b.feed)
+		if err := a.ast.DeleteBridge(ctx, b.bridge); err != nil && !IsNotFound(err) {
+			s.log.Warn("delete barge bridge", "bridge", b.bridge, "error", err)
+		}
+		return err
+	}
+	// spy=out on the spy snoop: the frames written to it, i.e. what the
+	// supervisor says into the bridge, not the call it plays out.
+	if err := s.createSnoopOn(ctx, s.snoop, b.tap, "out", "none"); err != nil {
+		return fail(fmt.Errorf("barge tap: %w", err))
+	}
+	// whisper=in: mixed into what the agent leg receives from the agent,
+	// which is what the customer hears; the agent does not hear it twice.
+	if err := s.createSnoop(ctx, b.feed, "none", "in"); err != nil {
+		return fail(fmt.Errorf("barge feed: %w", err))
+	}
+	if err := a.ast.CreateBridge(ctx, b.bridge, "earshot barge "+s.id); err != nil {
+		return fail(fmt.Errorf("barge bridge: %w", err))
+	}
+	for _, id := range []string{b.tap, b.feed} {
+		if err := s.awaitStasis(ctx, id); err != nil {
+			return fail(err)
+		}
+	}
+	if err := s.setMuted(ctx, b.feed, true); err != nil {
+		return fail(fmt.Errorf("mute barge feed: %w", err))
+	}
+	if err := a.ast.AddChannels(ctx, b.bridge, b.tap, b.feed); err != nil {
+		return fail(fmt.Errorf("barge bridge: %w", err))
+	}
+	s.barge = b
+	s.log.Debug("barge path built", "bridge", b.bridge)
+	return nil
+}
+
+// prepareBarge builds the barge path after a switch to whisper, so that
+// a later switch to barge is a mute alone. A failure is only logged (the
+// switch to barge tries again); an end of the session is returned.
+func (s *session) prepareBarge(ctx context.Context) error {
+	if s.mode != earshot.ModeWhisper || s.barge != nil {
+		return nil
+	}
+	err := s.buildBarge(ctx)
+	if err != nil && !isEnd(err) {
+		s.log.Warn("prepare barge path", "error", err)
+		return nil
+	}
+	return err
+}
+
+// onBargePathEnd drops a barge path one of whose channels ended while
+// the session goes on (someone hung it up): the rest is removed, and the
+// next switch to barge builds a new one. In barge the path is rebuilt
+// once the events at hand are handled (repairBarge): had the call ended,
+// its end comes with them and no rebuild is tried.
+func (s *session) onBargePathEnd(ctx context.Context, id string) {
+	b := s.barge
+	if b == nil || (id != b.tap && id != b.feed) {
+		return
+	}
+	s.barge = nil
+	s.log.Warn("barge path lost", "channel", id)
+	s.hangupOwned(ctx, b.tap)
+	s.hangupOwned(ctx, b.feed)
+	if err := s.app.ast.DeleteBridge(ctx, b.bridge); err != nil && !IsNotFound(err) {
+		s.log.Warn("delete barge bridge", "bridge", b.bridge, "error", err)
+	}
+	s.repair = s.mode == earshot.ModeBarge
+}
+
+// repairBarge rebuilds a barge path lost in barge and opens it.
+func (s *session) repairBarge(ctx context.Context) error {
+	if !s.repair {
+		return nil
+	}
+	s.repair = false
+	if err := s.buildBarge(ctx); err != nil {
+		if isEnd(err) {
+			return err
+		}
+		s.log.Error("rebuild barge path: the customer does not hear the supervisor", "error", err)
+		return nil
+	}
+	if err := s.setMuted(ctx, s.barge.feed, false); err != nil {
+		s.log.Error("open rebuilt barge path: the customer does not hear the supervisor", "error", err)
+	}
+	return nil
+}
