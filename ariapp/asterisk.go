@@ -18,6 +18,7 @@ type asterisk interface {
 	Unmute(ctx context.Context, channelID, direction string) error
 	Play(ctx context.Context, channelID, playbackID string, media ...string) error
 	StopPlayback(ctx context.Context, playbackID string) error
+	Variable(ctx context.Context, channelID, name string) (string, error)
 
 	CreateBridge(ctx context.Context, bridgeID, name string) error
 	AddChannels(ctx context.Context, bridgeID string, channelIDs ...string) error

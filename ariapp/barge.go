@@ -3,6 +3,7 @@ package ariapp
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/earshot/earshot"
 )
@@ -49,9 +50,8 @@ func (s *session) buildBarge(ctx context.Context) error {
 	if err := s.createSnoopOn(ctx, s.snoop, b.tap, "out", "none"); err != nil {
 		return fail(fmt.Errorf("barge tap: %w", err))
 	}
-	// whisper=in: mixed into what the agent leg receives from the agent,
-	// which is what the customer hears; the agent does not hear it twice.
-	if err := s.createSnoop(ctx, b.feed, "none", "in"); err != nil {
+	target, dir := s.feedTarget(ctx)
+	if err := s.createSnoopOn(ctx, target, b.feed, "none", dir); err != nil {
 		return fail(fmt.Errorf("barge feed: %w", err))
 	}
 	if err := a.ast.CreateBridge(ctx, b.bridge, "earshot barge "+s.id); err != nil {
@@ -69,7 +69,7 @@ func (s *session) buildBarge(ctx context.Context) error {
 		return fail(fmt.Errorf("barge bridge: %w", err))
 	}
 	s.barge = b
-	s.log.Debug("barge path built", "bridge", b.bridge)
+	s.log.Debug("barge path built", "bridge", b.bridge, "feed_on", target, "feed_whisper", dir)
 	return nil
 }
 
@@ -125,4 +125,26 @@ func (s *session) repairBarge(ctx context.Context) error {
 		s.log.Error("open rebuilt barge path: the customer does not hear the supervisor", "error", err)
 	}
 	return nil
+}
+
+// feedTarget chooses where the barge feed whispers: into what the agent
+// leg's bridge peer (the customer's side) is sent, as ChanSpy barges —
+// the customer hears the supervisor about 16 ms sooner than through the
+// agent leg's incoming side (docs/design.md §3.1) — or, when the leg has
+// no single peer (a conference, a lookup that failed), into what the
+// agent leg receives from the agent, which reaches every other party.
+// Either way the agent does not hear the supervisor twice.
+func (s *session) feedTarget(ctx context.Context) (channel, whisper string) {
+	a := s.app
+	peer, err := a.ast.Variable(ctx, s.call.ID, "BRIDGEPEER")
+	if err == nil && peer != "" && !strings.Contains(peer, ",") {
+		// The name goes in the query, where any character is safe, and
+		// comes back as the channel's id.
+		var id string
+		if id, err = a.ast.Variable(ctx, s.call.ID, "IMPORT("+peer+",UNIQUEID)"); err == nil && id != "" {
+			return id, "out"
+		}
+	}
+	s.log.Debug("barge feed through the agent leg", "peer", peer, "error", err)
+	return s.call.ID, "in"
 }

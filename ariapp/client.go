@@ -366,3 +366,13 @@ func (c *Client) MediaURL(connectionID string) string {
 	}
 	return u + "/media/" + url.PathEscape(connectionID)
 }
+
+// Variable reads a channel variable or dialplan function on any
+// channel, in Stasis or not.
+func (c *Client) Variable(ctx context.Context, channelID, name string) (string, error) {
+	var out struct {
+		Value string `json:"value"`
+	}
+	err := c.do(ctx, http.MethodGet, "/channels/"+url.PathEscape(channelID)+"/variable", url.Values{"variable": {name}}, &out)
+	return out.Value, err
+}

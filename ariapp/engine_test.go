@@ -18,25 +18,26 @@ import (
 // and the supervisor's silence at each switch is measured.
 func TestSupervise_ModeSwitching(t *testing.T) {
 	t.Parallel()
-	modeSequence(t, earshot.ModeWhisper, earshot.ModeBarge, earshot.ModeListen, earshot.ModeBarge, earshot.ModeWhisper)
+	modeSequence(t, "alice", phones.ViaDial, earshot.ModeWhisper, earshot.ModeBarge, earshot.ModeListen, earshot.ModeBarge, earshot.ModeWhisper)
 }
 
 // The first escalation straight to barge builds the barge path at that
 // moment (docs/design.md §2.6); the supervisor still hears the call
-// throughout, and every matrix after it is exact.
+// throughout, and every matrix after it is exact. A call through Queue():
+// the customer's side is the queue caller's channel.
 func TestSupervise_StraightToBarge(t *testing.T) {
 	t.Parallel()
-	modeSequence(t, earshot.ModeBarge, earshot.ModeWhisper, earshot.ModeListen, earshot.ModeWhisper)
+	modeSequence(t, "dave", phones.ViaQueue, earshot.ModeBarge, earshot.ModeWhisper, earshot.ModeListen, earshot.ModeWhisper)
 }
 
-// modeSequence supervises a call through the modes given after listen,
-// a second in each, and checks the hearing matrix of every span, the
-// join tone and the supervisor's longest silence around each switch.
-func modeSequence(t *testing.T, modes ...earshot.Mode) {
+// modeSequence supervises agent's call through the modes given after
+// listen, a second in each, and checks the hearing matrix of every span,
+// the join tone and the supervisor's longest silence around each switch.
+func modeSequence(t *testing.T, agent string, via phones.Via, modes ...earshot.Mode) {
 	fx := newFixture(t, fixtureOpts{})
 	ctx := context.Background()
-	call := fx.serviceCall("alice", phones.ViaDial)
-	sup, sess := fx.supervise("sara", "sara", saraNumber, "alice")
+	call := fx.serviceCall(agent, via)
+	sup, sess := fx.supervise("sara", "sara", saraNumber, agent)
 	connected := time.Now()
 	if sess.Mode != earshot.ModeListen {
 		t.Fatalf("session started in %s, want listen (R5)", sess.Mode)
@@ -62,7 +63,7 @@ func modeSequence(t *testing.T, modes ...earshot.Mode) {
 	}
 	fx.waitSession(earshot.SessionEnded, "sara")
 
-	rs, rc, ra := recording(t, sup, "sara"), recording(t, call, "customer"), recording(t, call, "alice")
+	rs, rc, ra := recording(t, sup, "sara"), recording(t, call, "customer"), recording(t, call, agent)
 	for _, s := range spans {
 		assertMatrix(t, s, rs, rc, ra)
 	}

@@ -40,6 +40,8 @@ type fakeAsterisk struct {
 	channels []ari.ChannelData
 	listing  func()
 	gone     map[string]bool // channels hung up
+	// vars answers Variable by "<channel> <name>"; absent is empty.
+	vars map[string]string
 }
 
 func (f *fakeAsterisk) record(format string, args ...any) (string, error) {
@@ -118,6 +120,16 @@ func (f *fakeAsterisk) Hangup(_ context.Context, ch string) error {
 	}
 	f.feed(&ari.StasisEnd{Channel: ari.ChannelData{ID: ch}})
 	return nil
+}
+
+func (f *fakeAsterisk) Variable(_ context.Context, ch, name string) (string, error) {
+	call, err := f.record("variable %s %s", ch, name)
+	if err != nil || f.skip(call) {
+		return "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.vars[ch+" "+name], nil
 }
 
 func (f *fakeAsterisk) Snoop(_ context.Context, target, id, spy, whisper, app, args string) error {

@@ -741,3 +741,39 @@ func TestSession_BargePathLost(t *testing.T) {
 		}
 	})
 }
+
+// The barge feed whispers into what the customer's side is sent when the
+// agent leg has one bridge peer, and into what the agent says otherwise.
+func TestSession_BargeFeedTarget(t *testing.T) {
+	tests := []struct {
+		name string
+		vars map[string]string
+		want string // the feed's snoop call, after its id
+	}{
+		{"one peer", map[string]string{
+			agentLeg + " BRIDGEPEER":                            "PJSIP/trunk-00000007",
+			agentLeg + " IMPORT(PJSIP/trunk-00000007,UNIQUEID)": "cust1",
+		}, "spy=none whisper=out on cust1"},
+		{"no peer", nil, "spy=none whisper=in on " + agentLeg},
+		{"a conference", map[string]string{agentLeg + " BRIDGEPEER": "PJSIP/a-1,PJSIP/b-2"}, "spy=none whisper=in on " + agentLeg},
+		{"peer gone before its id was read", map[string]string{agentLeg + " BRIDGEPEER": "PJSIP/trunk-00000007"}, "spy=none whisper=in on " + agentLeg},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBench(t, benchOpts{})
+			b.ast.vars = tc.vars
+			s := b.connected()
+			b.toMode(s.ID, earshot.ModeBarge)
+			feed := b.app.objectID(s.ID, "feed", 2)
+			var got string
+			for _, c := range b.ast.Calls() {
+				if f := strings.Fields(c); f[0] == "snoop" && f[2] == feed {
+					got = f[3] + " " + f[4] + " on " + f[1]
+				}
+			}
+			if got != tc.want {
+				t.Fatalf("feed %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

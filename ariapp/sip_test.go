@@ -115,7 +115,9 @@ func TestSIP_QueuePJSIPMember(t *testing.T) {
 // A pool whose queue members are Local channels shaped like FreePBX's
 // (Local/<ext>@from-queue/n, whose dialplan does Dial(PJSIP/<ext>)):
 // Earshot finds the agent on the PJSIP leg behind the Local pair, and the
-// supervisor (national caller id over the trunk) hears both parties.
+// supervisor (national caller id over the trunk) hears both parties. In
+// barge the customer hears the supervisor through the Local pair (the
+// agent leg's bridge peer is its second half).
 func TestSIP_QueueFreePBXLocalMember(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, fixtureOpts{})
@@ -123,11 +125,13 @@ func TestSIP_QueueFreePBXLocalMember(t *testing.T) {
 	sup, sess, _ := fx.sipSupervisor("sam", "0401234568", "sipa2")
 	from, to := hold(1000 * time.Millisecond)
 	spans := []span{{"listen", from, to, earshot.ModeListen}}
-	if err := fx.app.SetMode(context.Background(), sess.ID, earshot.ModeWhisper); err != nil {
-		t.Fatal(err)
+	for _, m := range []earshot.Mode{earshot.ModeWhisper, earshot.ModeBarge, earshot.ModeListen} {
+		if err := fx.app.SetMode(context.Background(), sess.ID, m); err != nil {
+			t.Fatal(err)
+		}
+		from, to = hold(1000 * time.Millisecond)
+		spans = append(spans, span{string(m), from, to, m})
 	}
-	from, to = hold(1000 * time.Millisecond)
-	spans = append(spans, span{"whisper", from, to, earshot.ModeWhisper})
 	if err := call.customer.Hangup(); err != nil {
 		t.Fatal(err)
 	}
