@@ -10,7 +10,8 @@ import (
 )
 
 // connect builds the session in listen mode (R5): a mixing bridge with the
-// supervisor's leg and a snoop on the agent leg. The requests are issued
+// supervisor's leg and a snoop on the agent leg, which stay together, as
+// they are, until the session ends. The requests are issued
 // back to back and the snoop joins once it is in Stasis.
 func (s *session) connect(ctx context.Context) error {
 	a := s.app
@@ -39,8 +40,8 @@ func (s *session) connect(ctx context.Context) error {
 		return fmt.Errorf("mute snoop: %w", err)
 	}
 	// The supervisor's keys switch modes; they must reach neither the
-	// agent nor the customer (and DTMF crossing into a snoop while it is
-	// swapped has deadlocked Asterisk 22 in tests).
+	// agent nor the customer (and DTMF crossing into a snoop while it was
+	// swapped, when barge still swapped snoops, deadlocked Asterisk 22).
 	if err := a.ast.AddAbsorbingDTMF(ctx, s.bridge, s.channel); err != nil {
 		return fmt.Errorf("add supervisor to bridge: %w", err)
 	}

@@ -2,21 +2,23 @@
 // follows service calls, answers calls to the supervising number and runs
 // one goroutine per supervising session. It alone talks to Asterisk.
 //
-// One session, in listen mode:
+// One session, once it has left listen (docs/design.md §2.5):
 //
 //	customer phone ──► pool dialplan ═══ bridge (Dial/Queue) ═══ agent leg ──► agent phone
-//	                   (__EARSHOT_POOL=sales)                     │ e.g. PJSIP/1001-0000002a
-//	                                                              │ snoop: spy=both, whisper=out (muted)|out|both
-//	                                                              ▼
-//	supervisor phone ──► Stasis(earshot,supervise) ═══ mixing bridge ═══ <app>.<session>.snoopN
+//	                   (__EARSHOT_POOL=sales)    ▲                 │ e.g. PJSIP/1001-0000002a
+//	                     feed: whisper=out on the │                 │ snoop: spy=both, whisper=out
+//	                     agent leg's bridge peer  │                 ▼
+//	                   <app>.<s>.bargebridgeN ═══ tap: spy=out on the snoop
+//	                                                               ║
+//	supervisor phone ──► Stasis(earshot,supervise) ═══ mixing bridge ═══ <app>.<session>.snoop1
 //	                     (absorbs the supervisor's DTMF)  <app>.<session>.bridge
 //
-// The snoop's whisper is the mode: out but muted (listen), out (whisper:
-// into the audio sent to the agent), both (barge). Listen ↔ whisper is a
-// mute or unmute of the snoop, the bridge untouched. To or from barge a
-// switch creates a new snoop, waits for its StasisStart, hangs up the old
-// one and adds the new one, so the bridge never holds two snoops. The
-// agent's join tone is a second, short-lived snoop (spy=none, whisper=out)
+// Modes are mutes: listen mutes the snoop's whisper (towards the agent),
+// whisper opens it, barge also opens the feed (towards the customer). The
+// supervisor's bridge never changes. The tap, the feed and their bridge —
+// the barge path — are built right after the first whisper, or at the
+// first barge, so a session that only listens has none of them. The
+// agent's join tone is a short-lived snoop (spy=none, whisper=out)
 // playing sound:beep.
 //
 // Events: one websocket with subscribeAll, filtered to the event types

@@ -13,10 +13,13 @@ import (
 // the session id, so a later run (or reconciliation) recognises its own
 // snoops, bridges and playbacks and can clean up what no session owns.
 //
-//	earshot.5f3a9c0d1e.bridge     the session's mixing bridge
-//	earshot.5f3a9c0d1e.snoop3     its spy snoop (one per mode switch)
-//	earshot.5f3a9c0d1e.beep1      a short-lived whisper snoop for the agent tone
-//	earshot.5f3a9c0d1e.pb2        a playback (tone or notice)
+//	earshot.5f3a9c0d1e.bridge        the session's mixing bridge
+//	earshot.5f3a9c0d1e.snoop1        its spy snoop
+//	earshot.5f3a9c0d1e.tap3          the barge path's tap (barge.go)
+//	earshot.5f3a9c0d1e.feed3         the barge path's feed
+//	earshot.5f3a9c0d1e.bargebridge3  the barge path's bridge
+//	earshot.5f3a9c0d1e.beep2         a short-lived whisper snoop for the agent tone
+//	earshot.5f3a9c0d1e.pb4           a playback (tone or notice)
 
 func newSessionID() string {
 	b := make([]byte, 5)

@@ -46,8 +46,8 @@ func (s *session) await(ctx context.Context, d time.Duration, match func(ari.Eve
 // endOf says whether e ends the session, and why. Only an end of the
 // supervisor's own leg is the supervisor hanging up; the agent leg's end,
 // or the end of the spy snoop in the bridge (it dies with the agent leg),
-// is the call ending. Ends of anything else — the agent tone's snoop, a
-// snoop being swapped out, channels of other sessions — are not.
+// is the call ending. Ends of anything else — the agent tone's snoop, the
+// barge path's snoops, channels of other sessions — are not.
 func (s *session) endOf(e ari.Event) (earshot.EndReason, bool) {
 	var id string
 	switch e := e.(type) {

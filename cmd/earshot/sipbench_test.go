@@ -31,10 +31,11 @@ import (
 // capacity steps' Local-channel phones). Per step of n calls, in one run:
 // Asterisk's CPU for the calls alone; with Earshot supervising every call
 // (SIPp supervisors dialling the supervising number after a "listen now"
-// offer); then, those hung up, with ChanSpy on every call (SIPp dialling
-// spy-<agent>). The difference over the calls alone, per call, is the
-// per-supervision cost of each; their ratio says what Earshot's snoop and
-// bridge cost against Asterisk's own spy. Hearing is checked on sampled
+// offer), listening and then switched to barge; then, those hung up, with
+// ChanSpy on every call (SIPp dialling spy-<agent>, then spyb-<agent> for
+// ChanSpy's barge). The difference over the calls alone, per call, is the
+// per-supervision cost of each; their ratio says what Earshot's snoops and
+// bridges cost against Asterisk's own spy. Hearing is checked on sampled
 // sessions (recording Local-channel phones) while the n are supervised.
 // It stops at the first step where the machine saturates.
 func TestBenchSIP(t *testing.T) {
@@ -59,25 +60,32 @@ func TestBenchSIP(t *testing.T) {
 
 // sipStep is one step of the SIP load benchmark. CPU in % of one core.
 type sipStep struct {
-	Calls         int     `json:"calls"`
-	CallsCPU      float64 `json:"calls_asterisk_cpu"`   // Asterisk, the calls alone
-	EarshotAst    float64 `json:"earshot_asterisk_cpu"` // Asterisk, Earshot supervising every call
-	ChanSpyAst    float64 `json:"chanspy_asterisk_cpu"` // Asterisk, ChanSpy on every call
-	EarshotPer    float64 `json:"earshot_per_supervision"`
-	ChanSpyPer    float64 `json:"chanspy_per_supervision"`
-	Ratio         float64 `json:"ratio"` // Earshot's per supervision over ChanSpy's
-	EarshotCPU    float64 `json:"earshot_cpu"`
-	EarshotRSSMB  float64 `json:"earshot_rss_mb"`
-	SIPpCPU       float64 `json:"sipp_cpu"`     // the SIPp phones, highest of the three windows
-	Load          float64 `json:"load"`         // Asterisk, SIPp and Earshot together, highest window
-	MachineBusy   float64 `json:"machine_busy"` // all processes, % of all cores, highest window
-	EventsPerSec  float64 `json:"ari_events_per_s"`
-	Corrections   int64   `json:"reconcile_corrections"` // reconciliation's corrections and reconnects
-	AsteriskWarns int     `json:"asterisk_warnings"`
-	HearingOK     int     `json:"hearing_ok"`
-	HearingOf     int     `json:"hearing_of"`
-	Failure       string  `json:"failure,omitempty"`
-	Saturated     bool    `json:"saturated,omitempty"` // its figures are capped by the machine
+	Calls      int     `json:"calls"`
+	CallsCPU   float64 `json:"calls_asterisk_cpu"`   // Asterisk, the calls alone
+	EarshotAst float64 `json:"earshot_asterisk_cpu"` // Asterisk, Earshot supervising every call
+	ChanSpyAst float64 `json:"chanspy_asterisk_cpu"` // Asterisk, ChanSpy on every call
+	EarshotPer float64 `json:"earshot_per_supervision"`
+	ChanSpyPer float64 `json:"chanspy_per_supervision"`
+	Ratio      float64 `json:"ratio"` // Earshot's per supervision over ChanSpy's
+	// The same in barge: Earshot's sessions switched to barge (each with
+	// its barge path), ChanSpy started with B.
+	EarshotBargeAst float64 `json:"earshot_barge_asterisk_cpu"`
+	ChanSpyBargeAst float64 `json:"chanspy_barge_asterisk_cpu"`
+	EarshotBargePer float64 `json:"earshot_barge_per_supervision"`
+	ChanSpyBargePer float64 `json:"chanspy_barge_per_supervision"`
+	BargeRatio      float64 `json:"barge_ratio"`
+	EarshotCPU      float64 `json:"earshot_cpu"`
+	EarshotRSSMB    float64 `json:"earshot_rss_mb"`
+	SIPpCPU         float64 `json:"sipp_cpu"`     // the SIPp phones, highest of the three windows
+	Load            float64 `json:"load"`         // Asterisk, SIPp and Earshot together, highest window
+	MachineBusy     float64 `json:"machine_busy"` // all processes, % of all cores, highest window
+	EventsPerSec    float64 `json:"ari_events_per_s"`
+	Corrections     int64   `json:"reconcile_corrections"` // reconciliation's corrections and reconnects
+	AsteriskWarns   int     `json:"asterisk_warnings"`
+	HearingOK       int     `json:"hearing_ok"`
+	HearingOf       int     `json:"hearing_of"`
+	Failure         string  `json:"failure,omitempty"`
+	Saturated       bool    `json:"saturated,omitempty"` // its figures are capped by the machine
 }
 
 // sipResult is the SIP benchmark: its steps, the summary figures and
@@ -212,27 +220,37 @@ func (r *sipRun) step(n int) sipStep {
 	s.EarshotPer = (s.EarshotAst - s.CallsCPU) / float64(n)
 	s.HearingOK, s.HearingOf = r.samples(n)
 
-	// The Earshot supervisors hang up; ChanSpy on every call instead.
+	// The same sessions in barge: each has built its barge path.
+	if err := r.batches(n, func(k int) error { return r.setMode(k+1, "barge") }); err != nil {
+		return fail("barge: %s", firstLine(err))
+	}
+	w = r.window()
+	s.EarshotBargeAst = w.asterisk
+	s.SIPpCPU, s.MachineBusy, s.Load = max(s.SIPpCPU, w.sipp), max(s.MachineBusy, w.busy), max(s.Load, w.load())
+	s.EarshotBargePer = (s.EarshotBargeAst - s.CallsCPU) / float64(n)
+
+	// The Earshot supervisors hang up; ChanSpy on every call instead,
+	// listening (q), then barging (qB).
 	r.hangup(func(ch ariChannel) bool { return strings.HasPrefix(ch.Dialplan.Exten, "sup-") })
 	if got := r.waitSessions(0); got > 0 {
 		return fail("%v Earshot sessions left 30 s after their supervisors hung up", got)
 	}
-	lines = nil
-	for i := 1; i <= n; i++ {
-		lines = append(lines, fmt.Sprintf("+35850900%04d;spy-sa%03d;", i, i))
+	for _, spy := range []struct {
+		exten    string
+		ast, per *float64
+	}{{"spy", &s.ChanSpyAst, &s.ChanSpyPer}, {"spyb", &s.ChanSpyBargeAst, &s.ChanSpyBargePer}} {
+		w, err := r.spies(n, spy.exten)
+		if err != nil {
+			return fail("%v", err)
+		}
+		*spy.ast, *spy.per = w.asterisk, (w.asterisk-s.CallsCPU)/float64(n)
+		s.SIPpCPU, s.MachineBusy, s.Load = max(s.SIPpCPU, w.sipp), max(s.MachineBusy, w.busy), max(s.Load, w.load())
 	}
-	if err := r.call("spies", lines, sipSupRate); err != nil {
-		return fail("starting SIPp: %v", err)
-	}
-	if got := r.waitChannels(n, func(ch ariChannel) bool { return strings.HasPrefix(ch.Dialplan.Exten, "spy-") && ch.State == "Up" }); got < n {
-		return fail("%d of %d ChanSpy calls connected within 60 s", got, n)
-	}
-	w = r.window()
-	s.ChanSpyAst = w.asterisk
-	s.SIPpCPU, s.MachineBusy, s.Load = max(s.SIPpCPU, w.sipp), max(s.MachineBusy, w.busy), max(s.Load, w.load())
-	s.ChanSpyPer = (s.ChanSpyAst - s.CallsCPU) / float64(n)
 	if s.ChanSpyPer > 0 {
 		s.Ratio = s.EarshotPer / s.ChanSpyPer
+	}
+	if s.ChanSpyBargePer > 0 {
+		s.BargeRatio = s.EarshotBargePer / s.ChanSpyBargePer
 	}
 
 	// Dropped events show up as corrections at the next sweep.
@@ -245,6 +263,44 @@ func (r *sipRun) step(n int) sipStep {
 	s.Corrections = int64(m3["earshot_reconciled_total"]-m0["earshot_reconciled_total"]) +
 		int64(m3["earshot_ari_connects_total"]-m0["earshot_ari_connects_total"])
 	return s
+}
+
+// spies has a SIPp ChanSpy caller dial <exten>-<agent> for every call,
+// measures a window and hangs them up.
+func (r *sipRun) spies(n int, exten string) (sipWindow, error) {
+	var lines []string
+	for i := 1; i <= n; i++ {
+		lines = append(lines, fmt.Sprintf("+35850900%04d;%s-sa%03d;", i, exten, i))
+	}
+	if err := r.call(exten, lines, sipSupRate); err != nil {
+		return sipWindow{}, fmt.Errorf("starting SIPp: %w", err)
+	}
+	ours := func(ch ariChannel) bool { return strings.HasPrefix(ch.Dialplan.Exten, exten+"-") }
+	if got := r.waitChannels(n, func(ch ariChannel) bool { return ours(ch) && ch.State == "Up" }); got < n {
+		return sipWindow{}, fmt.Errorf("%d of %d ChanSpy calls (%s) connected within 60 s", got, n, exten)
+	}
+	w := r.window()
+	r.hangup(ours)
+	r.waitChannels(0, ours)
+	return w, nil
+}
+
+// setMode switches supervisor ss<i>'s one session to mode through the API.
+func (r *sipRun) setMode(i int, mode string) error {
+	req, _ := http.NewRequest(http.MethodGet, r.p.url+"/api/v1/supervising/sessions", nil)
+	req.Header.Set("Authorization", "Bearer "+r.tokens[i])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var sessions []struct {
+		ID string `json:"id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&sessions); err != nil || len(sessions) != 1 {
+		return fmt.Errorf("ss%03d's sessions: %d, %v", i, len(sessions), err)
+	}
+	return capAPI(r.p.url, r.tokens[i], http.MethodPut, "/api/v1/supervising/sessions/"+sessions[0].ID+"/mode", `{"mode":"`+mode+`"}`, nil)
 }
 
 // sipWindow is one measurement window: CPU in % of one core, busy in % of
@@ -529,59 +585,6 @@ func sipSaturation(s sipStep) string {
 			s.Calls, peak, s.SIPpCPU, s.EarshotCPU, s.Load, cores)
 	}
 	return ""
-}
-
-// sipReport prints the SIP capacity table and writes
-// .cache/bench/sip.json and sip.md (EARSHOT_BENCH_SIP_OUT).
-func sipReport(t *testing.T, r sipResult) {
-	var w strings.Builder
-	cores := runtime.NumCPU()
-	fmt.Fprintf(&w, "SIP load (SIPp, G.711 µ-law RTP; %d cores, %s, %s)\n\n", cores, r.Machine["cpu"], r.Machine["date"])
-	fmt.Fprintf(&w, "| calls | Asterisk CPU %%: calls alone | + Earshot on every call | + ChanSpy on every call | per supervision %%: Earshot | ChanSpy | ratio | Earshot CPU %% | Earshot RSS MB | SIPp CPU %% | Asterisk+SIPp+Earshot %% | machine busy %% (all processes) | ARI events/s | corrections | Asterisk warnings | hearing ok |\n")
-	fmt.Fprintf(&w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-	var es, cs, rs []float64
-	for _, s := range r.Steps {
-		mark := ""
-		if s.Saturated {
-			mark = " (saturated)"
-		}
-		fmt.Fprintf(&w, "| %d%s | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f | %.1f | %.1f | %.0f | %.0f | %.0f | %.0f | %d | %d | %d/%d |\n",
-			s.Calls, mark, s.CallsCPU, s.EarshotAst, s.ChanSpyAst, s.EarshotPer, s.ChanSpyPer, s.Ratio, s.EarshotCPU, s.EarshotRSSMB,
-			s.SIPpCPU, s.Load, s.MachineBusy, s.EventsPerSec, s.Corrections, s.AsteriskWarns, s.HearingOK, s.HearingOf)
-		if !s.Saturated && s.ChanSpyPer > 0 {
-			es, cs, rs = append(es, s.EarshotPer), append(cs, s.ChanSpyPer), append(rs, s.Ratio)
-		}
-	}
-	fmt.Fprintf(&w, "\nCPU in %% of one core (%d cores = %d%%), machine busy in %% of all cores; the machine is shared, so other processes weigh on every figure. A saturated step's figures are capped by the machine and left out of the summary.\n", cores, 100*cores)
-	for _, s := range r.Steps {
-		if s.Calls == r.Largest {
-			fmt.Fprintf(&w, "Asterisk CPU per supervision at %d calls (the largest step both reach unsaturated): Earshot %.2f%%, ChanSpy %.2f%%, ratio %.2f.\n", s.Calls, s.EarshotPer, s.ChanSpyPer, s.Ratio)
-		}
-	}
-	if len(rs) > 0 {
-		fmt.Fprintf(&w, "Median of the steps: Earshot %.2f%%, ChanSpy %.2f%%, ratio %.2f.\n", median(es), median(cs), median(rs))
-	}
-	sat := "not reached"
-	if r.Saturated != "" {
-		sat = r.Saturated
-	}
-	fmt.Fprintf(&w, "Saturation: %s.\n", sat)
-	fmt.Print("\n" + w.String())
-	out := os.Getenv("EARSHOT_BENCH_SIP_OUT")
-	if out == "" {
-		out = "../../.cache/bench/sip.json"
-	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	j, _ := json.MarshalIndent(r, "", "  ")
-	if err := os.WriteFile(out, j, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(strings.TrimSuffix(out, ".json")+".md", []byte(w.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fmt.Printf("\nbench: wrote %s\n", out)
 }
 
 func median(xs []float64) float64 {
