@@ -108,21 +108,25 @@ func (s *session) onBargePathEnd(ctx context.Context, id string) {
 	s.repair = s.mode == earshot.ModeBarge
 }
 
-// repairBarge rebuilds a barge path lost in barge and opens it.
+// repairBarge rebuilds a barge path lost in barge and opens it. If that
+// fails the customer no longer hears the supervisor, so the session says
+// so: its mode becomes whisper (announced like any change), which is what
+// it now is.
 func (s *session) repairBarge(ctx context.Context) error {
 	if !s.repair {
 		return nil
 	}
 	s.repair = false
-	if err := s.buildBarge(ctx); err != nil {
-		if isEnd(err) {
-			return err
-		}
-		s.log.Error("rebuild barge path: the customer does not hear the supervisor", "error", err)
-		return nil
+	err := s.buildBarge(ctx)
+	if isEnd(err) {
+		return err
 	}
-	if err := s.setMuted(ctx, s.barge.feed, false); err != nil {
-		s.log.Error("open rebuilt barge path: the customer does not hear the supervisor", "error", err)
+	if err == nil {
+		err = s.setMuted(ctx, s.barge.feed, false)
+	}
+	if err != nil {
+		s.log.Error("rebuild barge path: back to whisper", "error", err)
+		s.changed(ctx, earshot.ModeWhisper)
 	}
 	return nil
 }

@@ -727,6 +727,21 @@ func TestSession_BargePathLost(t *testing.T) {
 		b.ended()
 		b.clean(supLeg)
 	})
+	t.Run("in barge, and the rebuild fails", func(t *testing.T) {
+		b := newBench(t, benchOpts{})
+		s := b.connected()
+		b.toMode(s.ID, earshot.ModeBarge)
+		b.ast.fail["snoop "] = errors.New("boom")
+		b.ast.feed(stasisEnd(b.app.objectID(s.ID, "tap", 2)))
+		if ev := b.next(); ev.Kind != earshot.SessionModeChanged || ev.Session.Mode != earshot.ModeWhisper {
+			t.Fatalf("got %s %s, want a change to whisper (the customer no longer hears)", ev.Kind, ev.Session.Mode)
+		}
+		delete(b.ast.fail, "snoop ")
+		b.toMode(s.ID, earshot.ModeBarge) // a later barge builds a new path
+		b.ast.feed(stasisEnd(supLeg))
+		b.ended()
+		b.clean(supLeg)
+	})
 	t.Run("the call ends", func(t *testing.T) {
 		b := newBench(t, benchOpts{})
 		s := b.connected()
