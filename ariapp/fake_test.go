@@ -373,6 +373,25 @@ func (b *bench) mode(id string) earshot.Mode {
 	return ""
 }
 
+// supervisorHangsUp ends the session from the supervisor's phone and
+// checks that nothing is left.
+func (b *bench) supervisorHangsUp() {
+	b.t.Helper()
+	b.ast.feed(stasisEnd(supLeg))
+	b.ended()
+	b.clean(supLeg)
+}
+
+// asked checks that the sessions made each of these calls.
+func (b *bench) asked(calls ...string) {
+	b.t.Helper()
+	for _, want := range calls {
+		if !slices.Contains(b.ast.Calls(), want) {
+			b.t.Errorf("no %q: %q", want, b.ast.Calls())
+		}
+	}
+}
+
 // clean checks that nothing the sessions made is left: every snoop
 // created was hung up or ended, every bridge deleted, and the
 // supervisor's leg hung up.

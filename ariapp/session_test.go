@@ -258,9 +258,7 @@ func TestSession_SnoopTrouble(t *testing.T) {
 			t.Fatalf("mode %s after a failed switch, want listen", got)
 		}
 		b.toMode(s.ID, earshot.ModeWhisper) // the session still works
-		b.ast.feed(stasisEnd(supLeg))
-		b.ended()
-		b.clean(supLeg)
+		b.supervisorHangsUp()
 	})
 	t.Run("duplicate StasisStart of the tone snoop plays once", func(t *testing.T) {
 		b := newBench(t, benchOpts{tone: ToneConnect})
@@ -575,11 +573,7 @@ func TestSession_FailedSteps(t *testing.T) {
 		if got := b.mode(s.ID); got != earshot.ModeListen {
 			t.Fatalf("mode %s, want listen", got)
 		}
-		for _, want := range []string{"hangup " + b.app.objectID(s.ID, "tap", 2), "hangup " + b.app.objectID(s.ID, "feed", 2), "delete " + b.app.objectID(s.ID, "bargebridge", 2)} {
-			if !slices.Contains(b.ast.Calls(), want) {
-				t.Errorf("no %q: %q", want, b.ast.Calls())
-			}
-		}
+		b.asked("hangup "+b.app.objectID(s.ID, "tap", 2), "hangup "+b.app.objectID(s.ID, "feed", 2), "delete "+b.app.objectID(s.ID, "bargebridge", 2))
 	})
 	t.Run("path refused by its bridge: the switch fails, a later one works", func(t *testing.T) {
 		b := newBench(t, benchOpts{})
@@ -593,9 +587,7 @@ func TestSession_FailedSteps(t *testing.T) {
 		}
 		delete(b.ast.fail, "add ")
 		b.toMode(s.ID, earshot.ModeBarge)
-		b.ast.feed(stasisEnd(supLeg))
-		b.ended()
-		b.clean(supLeg)
+		b.supervisorHangsUp()
 	})
 	t.Run("second mute leaving barge refused: the first is undone", func(t *testing.T) {
 		b := newBench(t, benchOpts{})
@@ -677,9 +669,7 @@ func TestSession_SwitchesOnlyMute(t *testing.T) {
 	if n := b.ast.count("hangup "); n != 0 {
 		t.Errorf("%d hang-ups during switches: %q", n, b.ast.Calls())
 	}
-	b.ast.feed(stasisEnd(supLeg))
-	b.ended()
-	b.clean(supLeg)
+	b.supervisorHangsUp()
 	if !slices.Contains(b.ast.Calls(), "delete "+b.app.objectID(s.ID, "bargebridge", 2)) {
 		t.Errorf("barge bridge not deleted: %q", b.ast.Calls())
 	}
@@ -696,17 +686,11 @@ func TestSession_BargePathLost(t *testing.T) {
 		b.ast.feed(stasisEnd(b.app.objectID(s.ID, "feed", 2)))
 		feed3 := b.app.objectID(s.ID, "feed", 3)
 		b.eventually("a rebuilt, open path", func() bool { return slices.Contains(b.ast.Calls(), "unmute "+feed3+" out") })
-		for _, want := range []string{"hangup " + b.app.objectID(s.ID, "tap", 2), "delete " + b.app.objectID(s.ID, "bargebridge", 2)} {
-			if !slices.Contains(b.ast.Calls(), want) {
-				t.Errorf("no %q: %q", want, b.ast.Calls())
-			}
-		}
+		b.asked("hangup "+b.app.objectID(s.ID, "tap", 2), "delete "+b.app.objectID(s.ID, "bargebridge", 2))
 		if got := b.mode(s.ID); got != earshot.ModeBarge {
 			t.Fatalf("mode %s", got)
 		}
-		b.ast.feed(stasisEnd(supLeg))
-		b.ended()
-		b.clean(supLeg)
+		b.supervisorHangsUp()
 	})
 	t.Run("in whisper", func(t *testing.T) {
 		b := newBench(t, benchOpts{})
@@ -723,9 +707,7 @@ func TestSession_BargePathLost(t *testing.T) {
 		if !slices.Contains(b.ast.Calls(), "unmute "+b.app.objectID(s.ID, "feed", 3)+" out") {
 			t.Fatalf("barge did not open a new path: %q", b.ast.Calls())
 		}
-		b.ast.feed(stasisEnd(supLeg))
-		b.ended()
-		b.clean(supLeg)
+		b.supervisorHangsUp()
 	})
 	t.Run("in barge, and the rebuild fails", func(t *testing.T) {
 		b := newBench(t, benchOpts{})
@@ -738,9 +720,7 @@ func TestSession_BargePathLost(t *testing.T) {
 		}
 		delete(b.ast.fail, "snoop ")
 		b.toMode(s.ID, earshot.ModeBarge) // a later barge builds a new path
-		b.ast.feed(stasisEnd(supLeg))
-		b.ended()
-		b.clean(supLeg)
+		b.supervisorHangsUp()
 	})
 	t.Run("the call ends", func(t *testing.T) {
 		b := newBench(t, benchOpts{})
