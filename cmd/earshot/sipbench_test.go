@@ -294,13 +294,15 @@ func (r *sipRun) setMode(i int, mode string) error {
 		return err
 	}
 	defer resp.Body.Close()
-	var sessions []struct {
-		ID string `json:"id"`
+	var list struct {
+		Sessions []struct {
+			ID string `json:"id"`
+		} `json:"sessions"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&sessions); err != nil || len(sessions) != 1 {
-		return fmt.Errorf("ss%03d's sessions: %d, %v", i, len(sessions), err)
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || len(list.Sessions) != 1 {
+		return fmt.Errorf("ss%03d's sessions: %d, %v", i, len(list.Sessions), err)
 	}
-	return capAPI(r.p.url, r.tokens[i], http.MethodPut, "/api/v1/supervising/sessions/"+sessions[0].ID+"/mode", `{"mode":"`+mode+`"}`, nil)
+	return capAPI(r.p.url, r.tokens[i], http.MethodPut, "/api/v1/supervising/sessions/"+list.Sessions[0].ID+"/mode", `{"mode":"`+mode+`"}`, nil)
 }
 
 // sipWindow is one measurement window: CPU in % of one core, busy in % of
