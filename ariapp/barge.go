@@ -17,9 +17,11 @@ import (
 // the customer hears. The two share a bridge of their own, and the feed
 // is muted except in barge.
 //
-// It is built at the first switch to whisper (right after it, so that
-// barge is then a mute alone) or at the first switch to barge, and it
-// lives as long as the session: a listening session carries none of it.
+// It is built right after a switch to whisper (so that barge is then a
+// mute alone), or at a switch to barge straight from listen, and removed
+// when the session returns to listen: it nearly doubles what a session
+// costs Asterisk (two more snoops and a bridge), so only a supervisor who
+// is talking pays for it.
 type bargePath struct {
 	bridge string
 	tap    string
@@ -98,14 +100,23 @@ func (s *session) onBargePathEnd(ctx context.Context, id string) {
 	if b == nil || (id != b.tap && id != b.feed) {
 		return
 	}
-	s.barge = nil
 	s.log.Warn("barge path lost", "channel", id)
+	s.removeBarge(ctx)
+	s.repair = s.mode == earshot.ModeBarge
+}
+
+// removeBarge hangs up the barge path's snoops and deletes its bridge.
+func (s *session) removeBarge(ctx context.Context) {
+	b := s.barge
+	if b == nil {
+		return
+	}
+	s.barge = nil
 	s.hangupOwned(ctx, b.tap)
 	s.hangupOwned(ctx, b.feed)
 	if err := s.app.ast.DeleteBridge(ctx, b.bridge); err != nil && !IsNotFound(err) {
 		s.log.Warn("delete barge bridge", "bridge", b.bridge, "error", err)
 	}
-	s.repair = s.mode == earshot.ModeBarge
 }
 
 // repairBarge rebuilds a barge path lost in barge and opens it. If that

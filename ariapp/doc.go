@@ -16,8 +16,9 @@
 // Modes are mutes: listen mutes the snoop's whisper (towards the agent),
 // whisper opens it, barge also opens the feed (towards the customer). The
 // supervisor's bridge never changes. The tap, the feed and their bridge —
-// the barge path — are built right after the first whisper, or at the
-// first barge, so a session that only listens has none of them. The
+// the barge path — exist only in whisper and barge (built right after a
+// switch to whisper, or at a switch to barge from listen), so a session
+// that listens has none of them. The
 // agent's join tone is a short-lived snoop (spy=none, whisper=out)
 // playing sound:beep.
 //

@@ -24,9 +24,9 @@ func (s *session) dtmfMode(digit string) (earshot.Mode, bool) {
 // unmuting alone (docs/design.md §2.6): the spy snoop's whisper (to the
 // agent) is open in whisper and barge, the barge path's (to the customer)
 // in barge only. The bridge the supervisor hears the call through is
-// never touched, so no switch leaves a gap. The barge path is built the
-// first time it is needed (or prepared after the first whisper). A switch
-// that fails leaves the mode as it was.
+// never touched, so no switch leaves a gap. The barge path is prepared
+// after a switch to whisper (or built at a switch to barge) and removed
+// at a switch to listen. A switch that fails leaves the mode as it was.
 func (s *session) switchMode(ctx context.Context, m earshot.Mode) error {
 	if m == s.mode {
 		return nil
@@ -65,6 +65,10 @@ func (s *session) switchMode(ctx context.Context, m earshot.Mode) error {
 		done = append(done, st)
 	}
 	s.changed(ctx, m)
+	if m == earshot.ModeListen {
+		// Both whispers are muted: the path goes without a sound.
+		s.removeBarge(ctx)
+	}
 	return nil
 }
 
