@@ -10,12 +10,12 @@ import (
 
 // bargePath carries the supervisor's voice to the customer without
 // touching the bridge the supervisor hears the call through
-// (docs/design.md §2.6). Its tap is a snoop on the session's spy snoop
-// that hears what is written to it — the supervisor's voice, once the
-// agent's whisper is open (muted, nothing reaches the tap). Its feed is a
-// whisper-only snoop into the agent leg's incoming side, which is what
-// the customer hears. The two share a bridge of their own, and the feed
-// is muted except in barge.
+// (docs/design.md §2.5, §2.6). Its tap is a snoop on the session's spy
+// snoop that hears what is written to it — the supervisor's voice, once
+// the agent's whisper is open (muted, nothing reaches the tap). Its feed
+// is a whisper-only snoop on the customer's side of the call (feedTarget).
+// The two share a bridge of their own, and the feed is muted except in
+// barge.
 //
 // It is built right after a switch to whisper (so that barge is then a
 // mute alone), or at a switch to barge straight from listen, and removed

@@ -109,6 +109,7 @@ func (s *session) forgetOwned(id string) {
 	if s.live[id] {
 		delete(s.live, id)
 		delete(s.beeps, id)
+		delete(s.muted, id)
 		s.app.unroute(id, s)
 	}
 }

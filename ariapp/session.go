@@ -43,7 +43,7 @@ type session struct {
 	mode     earshot.Mode
 	bridge   string
 	snoop    string          // the spy snoop in the bridge
-	barge    *bargePath      // the supervisor's voice to the customer, once built
+	barge    *bargePath      // the supervisor's voice to the customer, in whisper and barge
 	muted    map[string]bool // snoops whose whisper is muted
 	repair   bool            // the barge path was lost in barge: rebuild it
 	seq      int
