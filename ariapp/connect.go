@@ -109,7 +109,6 @@ func (s *session) forgetOwned(id string) {
 	if s.live[id] {
 		delete(s.live, id)
 		delete(s.beeps, id)
-		delete(s.muted, id)
 		s.app.unroute(id, s)
 	}
 }

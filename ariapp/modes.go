@@ -36,26 +36,8 @@ func (s *session) switchMode(ctx context.Context, m earshot.Mode) error {
 			return fmt.Errorf("switch to %s: %w", m, err)
 		}
 	}
-	// The customer's path closes before, and opens after, the agent's:
-	// leaving barge, the customer stops hearing first; entering it from
-	// listen, both hear the supervisor from the same moment (the tap
-	// carries nothing while the agent's whisper is muted).
-	steps := []muteStep{
-		{s.snoop, m == earshot.ModeListen},
-	}
-	if s.barge != nil {
-		feed := muteStep{s.barge.feed, m != earshot.ModeBarge}
-		if feed.mute {
-			steps = append([]muteStep{feed}, steps...)
-		} else {
-			steps = append(steps, feed)
-		}
-	}
 	var done []muteStep
-	for _, st := range steps {
-		if st.mute == s.isMuted(st.channel) {
-			continue
-		}
+	for _, st := range s.muteSteps(m) {
 		if err := s.setMuted(ctx, st.channel, st.mute); err != nil {
 			for _, d := range done {
 				_ = s.setMuted(ctx, d.channel, !d.mute)
@@ -77,20 +59,34 @@ type muteStep struct {
 	mute    bool
 }
 
-func (s *session) isMuted(ch string) bool { return s.muted[ch] }
+// muteSteps lists the mutes and unmutes that take the session from its
+// mode to m. What is muted follows from the mode alone: the spy snoop's
+// whisper in listen, the barge feed (muted when built) outside barge. The
+// customer's path closes before, and opens after, the agent's: leaving
+// barge, the customer stops hearing first; entering it from listen, both
+// hear the supervisor from the same moment (the tap carries nothing while
+// the agent's whisper is muted).
+func (s *session) muteSteps(m earshot.Mode) []muteStep {
+	var steps []muteStep
+	if listen := m == earshot.ModeListen; listen != (s.mode == earshot.ModeListen) {
+		steps = append(steps, muteStep{s.snoop, listen})
+	}
+	if barge := m == earshot.ModeBarge; s.barge != nil && barge != (s.mode == earshot.ModeBarge) {
+		feed := muteStep{s.barge.feed, !barge}
+		if feed.mute {
+			return append([]muteStep{feed}, steps...)
+		}
+		steps = append(steps, feed)
+	}
+	return steps
+}
 
 // setMuted mutes or unmutes what a snoop whispers.
 func (s *session) setMuted(ctx context.Context, ch string, mute bool) error {
-	var err error
 	if mute {
-		err = s.app.ast.Mute(ctx, ch, "out")
-	} else {
-		err = s.app.ast.Unmute(ctx, ch, "out")
+		return s.app.ast.Mute(ctx, ch, "out")
 	}
-	if err == nil {
-		s.muted[ch] = mute
-	}
-	return err
+	return s.app.ast.Unmute(ctx, ch, "out")
 }
 
 // changed records, logs, audits and announces a mode change made.

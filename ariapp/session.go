@@ -42,10 +42,9 @@ type session struct {
 	call     earshot.ServiceCall
 	mode     earshot.Mode
 	bridge   string
-	snoop    string          // the spy snoop in the bridge
-	barge    *bargePath      // the supervisor's voice to the customer, in whisper and barge
-	muted    map[string]bool // snoops whose whisper is muted
-	repair   bool            // the barge path was lost in barge: rebuild it
+	snoop    string     // the spy snoop in the bridge
+	barge    *bargePath // the supervisor's voice to the customer, in whisper and barge
+	repair   bool       // the barge path was lost in barge: rebuild it
 	seq      int
 	answered bool
 	live     map[string]bool // channels we created and have not seen end
@@ -82,7 +81,6 @@ func (a *App) newSessionWith(id, channel, leg string) *session {
 		done:    make(chan struct{}),
 		live:    make(map[string]bool),
 		beeps:   make(map[string]bool),
-		muted:   make(map[string]bool),
 	}
 }
 
