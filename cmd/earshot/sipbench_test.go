@@ -76,9 +76,9 @@ type sipStep struct {
 	BargeRatio      float64 `json:"barge_ratio"`
 	EarshotCPU      float64 `json:"earshot_cpu"`
 	EarshotRSSMB    float64 `json:"earshot_rss_mb"`
-	SIPpCPU         float64 `json:"sipp_cpu"`     // the SIPp phones, highest of the three windows
-	Load            float64 `json:"load"`         // Asterisk, SIPp and Earshot together, highest window
-	MachineBusy     float64 `json:"machine_busy"` // all processes, % of all cores, highest window
+	SIPpCPU         float64 `json:"sipp_cpu"`     // the SIPp phones, highest of the windows
+	Load            float64 `json:"load"`         // Asterisk, SIPp and Earshot together, highest of the windows
+	MachineBusy     float64 `json:"machine_busy"` // all processes, % of all cores, highest of the windows
 	EventsPerSec    float64 `json:"ari_events_per_s"`
 	Corrections     int64   `json:"reconcile_corrections"` // reconciliation's corrections and reconnects
 	AsteriskWarns   int     `json:"asterisk_warnings"`
