@@ -83,10 +83,15 @@ func TestBench(t *testing.T) {
 		t.Logf("round %d/%d done", i+1, n)
 	}
 	b.res.TimeToAudio = pair{Earshot: summary(es.tta), ChanSpy: summary(cs.tta)}
-	b.res.Whisper = pair{Earshot: summary(es.whisper), ChanSpy: summary(cs.whisper)}
-	b.res.WhisperGap = pair{Earshot: summary(es.whisperGap), ChanSpy: summary(cs.whisperGap)}
-	b.res.Barge = pair{Earshot: summary(es.barge), ChanSpy: summary(cs.barge)}
-	b.res.BargeGap = pair{Earshot: summary(es.bargeGap), ChanSpy: summary(cs.bargeGap)}
+	from := "listen"
+	for i, sw := range benchSwitches {
+		r := switchResult{From: from, To: sw.to, Hears: sw.hears, Gap: pair{Earshot: summary(es.gap[i]), ChanSpy: summary(cs.gap[i])}}
+		if sw.hears != "" {
+			r.Heard = &pair{Earshot: summary(es.heard[i]), ChanSpy: summary(cs.heard[i])}
+		}
+		b.res.Switches = append(b.res.Switches, r)
+		from = sw.to
+	}
 	tta, whisper := b.browser(n)
 	b.res.BrowserTTA, b.res.BrowserWhisper = summary(tta), summary(whisper)
 	b.res.Notification = summary(b.notifications(n))
@@ -116,10 +121,7 @@ type apiStats struct {
 type benchResult struct {
 	Machine     map[string]string `json:"machine"`
 	TimeToAudio pair              `json:"time_to_audio"`
-	Whisper     pair              `json:"listen_to_whisper"`     // → the agent hears the supervisor
-	WhisperGap  pair              `json:"listen_to_whisper_gap"` // the supervisor's silence at the switch
-	Barge       pair              `json:"whisper_to_barge"`      // → the customer hears the supervisor
-	BargeGap    pair              `json:"whisper_to_barge_gap"`
+	Switches    []switchResult    `json:"switches"`
 	// The browser leg (Listen here): → first call audio on the media
 	// link, and listen → whisper until the agent hears the microphone.
 	BrowserTTA     stats               `json:"browser_time_to_audio"`
@@ -138,21 +140,58 @@ type bench struct {
 	res  benchResult
 }
 
-// round is one supervised call's figures, in ms.
-type round struct{ tta, whisper, whisperGap, barge, bargeGap float64 }
+// benchSwitches is the order in which each round switches after it has
+// connected in listen: every change between the three modes once.
+// Earshot switches through the API, ChanSpy (d) by its keys. hears names
+// who starts hearing the supervisor at the switch, if anyone does.
+var benchSwitches = []struct {
+	to, key, hears string
+}{
+	{"whisper", "5", "agent"}, {"barge", "6", "customer"}, {"listen", "4", ""},
+	{"barge", "6", "customer"}, {"whisper", "5", ""}, {"listen", "4", ""},
+}
 
-type rounds struct{ tta, whisper, whisperGap, barge, bargeGap []float64 }
+// switchResult is one switch of benchSwitches over all rounds: how soon
+// the party it opens hears the supervisor, and the supervisor's longest
+// silence of call audio around it.
+type switchResult struct {
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Hears string `json:"hears,omitempty"`
+	Heard *pair  `json:"heard,omitempty"`
+	Gap   pair   `json:"gap"`
+}
+
+// round is one supervised call's figures, in ms: the time to audio, and
+// per switch of benchSwitches the time until its party hears the
+// supervisor (when it opens one) and the supervisor's gap.
+type round struct {
+	tta        float64
+	heard, gap []float64
+}
+
+type rounds struct {
+	tta        []float64
+	heard, gap [][]float64 // per switch
+}
 
 func (rs *rounds) add(r round) {
+	if rs.heard == nil {
+		rs.heard, rs.gap = make([][]float64, len(benchSwitches)), make([][]float64, len(benchSwitches))
+	}
 	rs.tta = append(rs.tta, r.tta)
-	rs.whisper, rs.whisperGap = append(rs.whisper, r.whisper), append(rs.whisperGap, r.whisperGap)
-	rs.barge, rs.bargeGap = append(rs.barge, r.barge), append(rs.bargeGap, r.bargeGap)
+	for i := range benchSwitches {
+		if benchSwitches[i].hears != "" {
+			rs.heard[i] = append(rs.heard[i], r.heard[i])
+		}
+		rs.gap[i] = append(rs.gap[i], r.gap[i])
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// earshot: su01 listens to agent's call through Earshot, switches to
-// whisper and then barge through the API, and hangs up.
+// earshot: su01 listens to agent's call through Earshot, switches
+// through benchSwitches by the API, and hangs up.
 func (b *bench) earshot(agent string) (round, bool) {
 	e, h := b.e, b.e.h
 	call, err := h.Service(b.ctx, phones.ServiceOpts{Pool: "sales", Agent: agent, Via: phones.ViaDial})
@@ -182,18 +221,18 @@ func (b *bench) earshot(agent string) (round, bool) {
 		b.t.Log("earshot round: no session")
 		return round{}, false
 	}
-	var at [2]time.Time
-	for i, mode := range []string{"whisper", "barge"} {
+	at := make([]time.Time, len(benchSwitches))
+	for i, sw := range benchSwitches {
 		time.Sleep(1200 * time.Millisecond)
 		at[i] = time.Now()
-		e.call(b.tok, "PUT", "/api/v1/supervising/sessions/"+id+"/mode", `{"mode":"`+mode+`"}`, 200, nil)
+		e.call(b.tok, "PUT", "/api/v1/supervising/sessions/"+id+"/mode", `{"mode":"`+sw.to+`"}`, 200, nil)
 	}
 	time.Sleep(1200 * time.Millisecond)
 	return b.measure(call, sup, agent, "Stasis", at)
 }
 
-// chanSpy: the same through ChanSpy(<agent leg>,qd): whisper by DTMF 5,
-// barge by 6. A switch counts from the key's end reaching ChanSpy (it
+// chanSpy: the same through ChanSpy(<agent leg>,qd): listen by DTMF 4,
+// whisper by 5, barge by 6. A switch counts from the key's end reaching ChanSpy (it
 // acts on the release), not from the press: in ChanSpy's favour by the
 // key's length.
 func (b *bench) chanSpy(agent string) (round, bool) {
@@ -218,8 +257,9 @@ func (b *bench) chanSpy(agent string) (round, bool) {
 		b.t.Logf("chanspy round: %v", err)
 		return round{}, false
 	}
-	var at [2]time.Time
-	for i, key := range []string{"5", "6"} {
+	at := make([]time.Time, len(benchSwitches))
+	for i, sw := range benchSwitches {
+		key := sw.key
 		time.Sleep(1200 * time.Millisecond)
 		if _, err := sup.PressKeys(b.ctx, "su01", key); err != nil {
 			b.t.Logf("chanspy round: %v", err)
@@ -244,11 +284,10 @@ func (b *bench) chanSpy(agent string) (round, bool) {
 // measure hangs up and reads the recordings: time from the supervisor's
 // call reaching app (Stasis or ChanSpy: the Local leg itself is "answered"
 // by the phone at once) to the first 20 ms block of call audio it hears;
-// from the switch to whisper (at[0]) to the first block in which the
-// agent hears the supervisor, and from the switch to barge (at[1]) to the
-// first in which the customer does; and the supervisor's longest silence
+// from each switch (at[i]) that opens a party to the first block in which
+// that party hears the supervisor; and the supervisor's longest silence
 // of call audio around each switch.
-func (b *bench) measure(call, sup *phones.Call, agent, app string, at [2]time.Time) (round, bool) {
+func (b *bench) measure(call, sup *phones.Call, agent, app string, at []time.Time) (round, bool) {
 	h := b.e.h
 	if err := sup.Hangup(b.ctx); err != nil {
 		b.t.Logf("hang up: %v", err)
@@ -271,20 +310,25 @@ func (b *bench) measure(call, sup *phones.Call, agent, app string, at [2]time.Ti
 			first = d
 		}
 	}
-	whisper, ok1 := ra.Recording.FirstPresent(phones.SupervisorHz, ra.At(at[0]))
-	barge, ok2 := rc.Recording.FirstPresent(phones.SupervisorHz, rc.At(at[1]))
-	if first < 0 || !ok1 || !ok2 {
-		b.t.Logf("measure: no audio (call audio %v, whisper %v, barge %v)", first >= 0, ok1, ok2)
+	if first < 0 {
+		b.t.Log("measure: no call audio")
 		return round{}, false
 	}
-	gap := func(t time.Time) float64 {
-		return ms(rs.Recording.LongestGap(callAudio, rs.Between(t.Add(-300*time.Millisecond), t.Add(time.Second))))
+	r := round{tta: ms(rs.Start.Add(first).Sub(up)), heard: make([]float64, len(at)), gap: make([]float64, len(at))}
+	for i, t := range at {
+		r.gap[i] = ms(rs.Recording.LongestGap(callAudio, rs.Between(t.Add(-300*time.Millisecond), t.Add(time.Second))))
+		party := map[string]*phones.Heard{"agent": ra, "customer": rc}[benchSwitches[i].hears]
+		if party == nil {
+			continue
+		}
+		d, ok := party.Recording.FirstPresent(phones.SupervisorHz, party.At(t))
+		if !ok {
+			b.t.Logf("measure: the %s never heard switch %d", benchSwitches[i].hears, i+1)
+			return round{}, false
+		}
+		r.heard[i] = ms(party.Start.Add(d).Sub(t))
 	}
-	return round{
-		tta:     ms(rs.Start.Add(first).Sub(up)),
-		whisper: ms(ra.Start.Add(whisper).Sub(at[0])), whisperGap: gap(at[0]),
-		barge: ms(rc.Start.Add(barge).Sub(at[1])), bargeGap: gap(at[1]),
-	}, true
+	return r, true
 }
 
 // notifications: su02 lists agents; each service call's agent answer
@@ -499,16 +543,18 @@ func (b *bench) report() {
 	var w strings.Builder
 	fmt.Fprintf(&w, "machine: %d cores (%s), Asterisk %s, %s, %s\n\n", runtime.NumCPU(), r.Machine["cpu"], r.Machine["asterisk"], r.Machine["go"], r.Machine["date"])
 	fmt.Fprintf(&w, "| measure | Earshot p50 | p95 | ChanSpy p50 | p95 | ratio p50 | ratio p95 | n |\n|---|---|---|---|---|---|---|---|\n")
-	for _, row := range []struct {
+	type row struct {
 		name string
 		p    pair
-	}{
-		{"time to audio (ms)", r.TimeToAudio},
-		{"listen → whisper: the agent hears the supervisor (ms)", r.Whisper},
-		{"listen → whisper: the supervisor's gap in call audio (ms)", r.WhisperGap},
-		{"whisper → barge: the customer hears the supervisor (ms)", r.Barge},
-		{"whisper → barge: the supervisor's gap in call audio (ms)", r.BargeGap},
-	} {
+	}
+	rows := []row{{"time to audio (ms)", r.TimeToAudio}}
+	for _, sw := range r.Switches {
+		if sw.Heard != nil {
+			rows = append(rows, row{fmt.Sprintf("%s → %s: the %s hears the supervisor (ms)", sw.From, sw.To, sw.Hears), *sw.Heard})
+		}
+		rows = append(rows, row{fmt.Sprintf("%s → %s: the supervisor's gap in call audio (ms)", sw.From, sw.To), sw.Gap})
+	}
+	for _, row := range rows {
 		fmt.Fprintf(&w, "| %s | %.0f | %.0f | %.0f | %.0f | %s | %s | %d/%d |\n", row.name, row.p.Earshot.P50, row.p.Earshot.P95,
 			row.p.ChanSpy.P50, row.p.ChanSpy.P95, ratio(row.p, func(s stats) float64 { return s.P50 }),
 			ratio(row.p, func(s stats) float64 { return s.P95 }), row.p.Earshot.N, row.p.ChanSpy.N)
