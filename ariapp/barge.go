@@ -40,11 +40,7 @@ func (s *session) buildBarge(ctx context.Context) error {
 		feed:   a.objectID(s.id, "feed", n),
 	}
 	fail := func(err error) error {
-		s.hangupOwned(ctx, b.tap)
-		s.hangupOwned(ctx, b.feed)
-		if err := a.ast.DeleteBridge(ctx, b.bridge); err != nil && !IsNotFound(err) {
-			s.log.Warn("delete barge bridge", "bridge", b.bridge, "error", err)
-		}
+		s.removePath(ctx, b)
 		return err
 	}
 	// spy=out on the spy snoop: the frames written to it, i.e. what the
@@ -105,13 +101,17 @@ func (s *session) onBargePathEnd(ctx context.Context, id string) {
 	s.repair = s.mode == earshot.ModeBarge
 }
 
-// removeBarge hangs up the barge path's snoops and deletes its bridge.
+// removeBarge removes the session's barge path, if it has one.
 func (s *session) removeBarge(ctx context.Context) {
-	b := s.barge
-	if b == nil {
-		return
+	if b := s.barge; b != nil {
+		s.barge = nil
+		s.removePath(ctx, b)
 	}
-	s.barge = nil
+}
+
+// removePath hangs up a barge path's snoops (those still ours) and
+// deletes its bridge (a 404: it was never made or is gone).
+func (s *session) removePath(ctx context.Context, b *bargePath) {
 	s.hangupOwned(ctx, b.tap)
 	s.hangupOwned(ctx, b.feed)
 	if err := s.app.ast.DeleteBridge(ctx, b.bridge); err != nil && !IsNotFound(err) {
