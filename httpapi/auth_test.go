@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -190,6 +191,75 @@ func TestLogin_RateLimit(t *testing.T) {
 		w := httptest.NewRecorder()
 		e.srv.Handler().ServeHTTP(w, r)
 		wantProblem(t, w, http.StatusTooManyRequests)
+	})
+}
+
+// loginVia signs in through a proxy at peer that forwards for xff.
+func loginVia(e *env, peer, xff, user, password string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest("POST", "/api/v1/auth/login",
+		strings.NewReader(`{"username":"`+user+`","password":"`+password+`"}`))
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("X-Forwarded-For", xff)
+	r.RemoteAddr = peer
+	w := httptest.NewRecorder()
+	e.srv.Handler().ServeHTTP(w, r)
+	return w
+}
+
+func TestLogin_BehindTrustedProxy(t *testing.T) {
+	// Behind a reverse proxy every request comes from the proxy: with it
+	// named, each client has its own limit, one client's wrong passwords
+	// lock out no one else, and nobody picks their own address.
+	_, proxy, _ := net.ParseCIDR("127.0.0.1/32")
+	_, lan, _ := net.ParseCIDR("10.0.0.0/8")
+	newProxied := func(t *testing.T) *env {
+		return newEnv(t, func(c *httpapi.Config) { c.TrustedProxies = []*net.IPNet{proxy, lan} })
+	}
+	t.Run("EachClientItsOwnLimit", func(t *testing.T) {
+		e := newProxied(t)
+		for range 5 {
+			wantStatus(t, loginVia(e, "127.0.0.1:40000", "198.51.100.7", "sara", "wrong"), http.StatusUnauthorized)
+		}
+		wantProblem(t, loginVia(e, "127.0.0.1:40001", "198.51.100.7", "sara", "secret"), http.StatusTooManyRequests)
+		wantStatus(t, loginVia(e, "127.0.0.1:40002", "198.51.100.8", "sara", "secret"), http.StatusOK)
+	})
+	t.Run("ForgedLeftEntriesIgnored", func(t *testing.T) {
+		// A client writes its own X-Forwarded-For; the proxy appends the
+		// address it saw. The right-most untrusted entry counts, and a
+		// trusted hop (10.0.0.5, an inner proxy) is skipped.
+		e := newProxied(t)
+		for range 5 {
+			wantStatus(t, loginVia(e, "127.0.0.1:40000", "198.51.100.7", "sara", "wrong"), http.StatusUnauthorized)
+		}
+		for _, xff := range []string{"203.0.113.9, 198.51.100.7", "203.0.113.10, 198.51.100.7, 10.0.0.5"} {
+			wantProblem(t, loginVia(e, "127.0.0.1:40001", xff, "sara", "secret"), http.StatusTooManyRequests)
+		}
+	})
+	t.Run("UntrustedPeerCannotForge", func(t *testing.T) {
+		// A client reaching the server directly is its TCP address,
+		// whatever X-Forwarded-For it sends.
+		e := newProxied(t)
+		for range 5 {
+			wantStatus(t, loginFrom(e, "198.51.100.7:1", "sara", "wrong"), http.StatusUnauthorized)
+		}
+		for _, xff := range []string{"198.51.100.99", "127.0.0.1", "garbage"} {
+			wantProblem(t, loginVia(e, "198.51.100.7:1", xff, "sara", "secret"), http.StatusTooManyRequests)
+		}
+		// Nor is a host on a private network a proxy unless named.
+		for range 5 {
+			wantStatus(t, loginFrom(e, "192.168.1.20:1", "sara", "wrong"), http.StatusUnauthorized)
+		}
+		wantProblem(t, loginVia(e, "192.168.1.20:1", "198.51.100.50", "sara", "secret"), http.StatusTooManyRequests)
+	})
+	t.Run("UnreadableHeaderCountsTheProxy", func(t *testing.T) {
+		// An entry that is not an address: nothing in the header can be
+		// trusted, so the attempt counts against the proxy itself.
+		e := newProxied(t)
+		for range 5 {
+			wantStatus(t, loginVia(e, "127.0.0.1:40000", "198.51.100.7, not-an-address", "sara", "wrong"), http.StatusUnauthorized)
+		}
+		wantProblem(t, loginFrom(e, "127.0.0.1:40001", "sara", "secret"), http.StatusTooManyRequests)
+		wantStatus(t, loginVia(e, "127.0.0.1:40002", "198.51.100.7", "sara", "secret"), http.StatusOK)
 	})
 }
 

@@ -181,6 +181,12 @@ type Config struct {
 	// TLS, when set, makes Serve serve HTTPS with it (a certificate
 	// reloaded from files: package tlsfile).
 	TLS *tls.Config
+	// TrustedProxies are the reverse proxies in front of the server. A
+	// request from one of them is taken to come from the address it puts
+	// in X-Forwarded-For (the right-most one that is not itself a trusted
+	// proxy), so sign-in limits count each client rather than the proxy.
+	// Empty: the TCP peer is the client and the header is ignored.
+	TrustedProxies []*net.IPNet
 	// Observe, when set, is told each request's route pattern, status and
 	// duration (event streams excluded: they last as long as the client).
 	Observe func(method, route string, status int, d time.Duration)
@@ -261,10 +267,7 @@ func New(cfg Config) (*Server, error) {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	// The server faces clients directly (or a proxy we do not know), so
-	// X-Forwarded-For is not trusted: the login rate limit keys on the
-	// address, and a forged header must not reset it.
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = clientAddress(cfg.TrustedProxies)
 	dummy, err := newDummyHash(cfg.PasswordCost)
 	if err != nil {
 		return nil, err

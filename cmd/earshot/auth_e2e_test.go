@@ -100,6 +100,51 @@ func TestProcess_LoginLimits(t *testing.T) {
 	}
 }
 
+// The real binary behind a reverse proxy (trusted-proxies 127.0.0.1):
+// the clients the proxy forwards for have limits of their own, so one
+// client's wrong passwords hold nobody else back; a host that is not the
+// proxy cannot choose its address with the header.
+func TestProcess_LoginLimitsBehindProxy(t *testing.T) {
+	app := newAppName("earshot-auth-")
+	args := processArgs(t, app, filepath.Join(t.TempDir(), "earshot.db"))
+	args[slices.Index(args, "--directory")+1] = demoDirectory
+	p := startProcess(t, append(args, "--trusted-proxies", "127.0.0.1")...)
+
+	proxy, other := clientFrom("127.0.0.1"), clientFrom("127.0.0.5")
+	forwarded := func(client *http.Client, forFor, password string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, p.url+"/api/v1/auth/login",
+			strings.NewReader(`{"username":"sara","password":"`+password+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", forFor)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for range 5 {
+		if c := forwarded(proxy, "198.51.100.7", "wrong"); c != http.StatusUnauthorized {
+			t.Fatalf("wrong password through the proxy: %d, want 401", c)
+		}
+	}
+	if c := forwarded(proxy, "198.51.100.7", "change-me"); c != http.StatusTooManyRequests {
+		t.Errorf("the guessing client through the proxy: %d, want 429", c)
+	}
+	if c := forwarded(proxy, "198.51.100.8", "change-me"); c != http.StatusOK {
+		t.Errorf("another client through the same proxy: %d, want 200", c)
+	}
+	for range 5 {
+		if c := loginStatus(t, other, p.url, "sara", "wrong"); c != http.StatusUnauthorized {
+			t.Fatalf("wrong password from 127.0.0.5: %d, want 401", c)
+		}
+	}
+	if c := forwarded(other, "198.51.100.9", "change-me"); c != http.StatusTooManyRequests {
+		t.Errorf("a host that is not the proxy naming another address: %d, want 429", c)
+	}
+}
+
 // stream is an open event stream of the API; names gets each event's
 // name, and closed is closed when the server ends the stream.
 type stream struct {

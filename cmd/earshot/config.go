@@ -36,12 +36,15 @@ type Config struct {
 	NodeID     string
 	ExtraNodes []NodeConfig
 
-	HTTPAddr   string // http-addr: host:port of the API
-	TLSCert    string // tls-cert: PEM certificate file; with TLSKey, serve HTTPS
-	TLSKey     string // tls-key: its PEM private key
-	DB         string // db: path of the bbolt file
-	Directory  string // directory: YAML file imported at start; "" for none
-	AdminToken string // admin-token: the operator API credential (secret); "" disables the operator API
+	HTTPAddr string // http-addr: host:port of the API
+	TLSCert  string // tls-cert: PEM certificate file; with TLSKey, serve HTTPS
+	TLSKey   string // tls-key: its PEM private key
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (trusted-proxies); none: the TCP peer is the client.
+	TrustedProxies []*net.IPNet
+	DB             string // db: path of the bbolt file
+	Directory      string // directory: YAML file imported at start; "" for none
+	AdminToken     string // admin-token: the operator API credential (secret); "" disables the operator API
 
 	// MetricsAddr is host:port of a listener serving only /metrics,
 	// without credentials; "" serves /metrics on the API's address.
@@ -129,6 +132,7 @@ var settings = []setting{
 	{name: "http-addr", def: "127.0.0.1:8080", usage: "host:port the API listens on"},
 	{name: "tls-cert", usage: "PEM certificate (chain) file: serve HTTPS on http-addr, reloaded when the file changes (a browser gives the microphone to Listen here only on HTTPS or localhost)"},
 	{name: "tls-key", usage: "PEM private key of tls-cert"},
+	{name: "trusted-proxies", usage: "reverse proxies in front of the API, comma-separated addresses or CIDR ranges: their X-Forwarded-For names the client (sign-in limits count clients, not the proxy)"},
 	{name: "metrics-addr", usage: "host:port serving only /metrics, without credentials (default: /metrics on http-addr)"},
 	{name: "metrics-auth", def: "true", usage: "/metrics on http-addr needs the admin token", isBool: true},
 	{name: "db", def: "earshot.db", usage: "path of the database file"},
@@ -397,6 +401,7 @@ func parseConfig(raw map[string]string) (*Config, []error) {
 	if c.ARIApp == "" || strings.ContainsAny(c.ARIApp, " \t/,") {
 		bad("ari-app", "%q is not a Stasis application name (non-empty, no spaces, slashes or commas)", c.ARIApp)
 	}
+	var err error
 	if !isHostPort(c.HTTPAddr) {
 		bad("http-addr", "%q is not host:port (e.g. 127.0.0.1:8080 or :8080)", c.HTTPAddr)
 	}
@@ -406,6 +411,9 @@ func parseConfig(raw map[string]string) (*Config, []error) {
 	case c.TLSCert != "" && c.TLSKey == "":
 		bad("tls-key", "is empty while tls-cert is set; set both to serve HTTPS, or neither")
 	}
+	if c.TrustedProxies, err = parseProxies(raw["trusted-proxies"]); err != nil {
+		bad("trusted-proxies", "%v", err)
+	}
 	switch {
 	case c.MetricsAddr == "":
 	case !isHostPort(c.MetricsAddr):
@@ -413,7 +421,6 @@ func parseConfig(raw map[string]string) (*Config, []error) {
 	case c.MetricsAddr == c.HTTPAddr:
 		bad("metrics-addr", "%q is http-addr too; leave metrics-addr empty to serve /metrics on the API's address", c.MetricsAddr)
 	}
-	var err error
 	if c.MetricsAuth, err = strconv.ParseBool(raw["metrics-auth"]); err != nil {
 		bad("metrics-auth", "%q is not true or false", raw["metrics-auth"])
 	}
@@ -626,6 +633,7 @@ func (c *Config) Redacted() map[string]string {
 		"http-addr":          c.HTTPAddr,
 		"tls-cert":           c.TLSCert,
 		"tls-key":            c.TLSKey,
+		"trusted-proxies":    proxiesString(c.TrustedProxies),
 		"metrics-addr":       c.MetricsAddr,
 		"metrics-auth":       strconv.FormatBool(c.MetricsAuth),
 		"db":                 c.DB,
@@ -683,4 +691,48 @@ func settingNames() []string {
 		names[i] = s.name
 	}
 	return names
+}
+
+// maxProxies bounds trusted-proxies: a site has a handful of proxies.
+const maxProxies = 64
+
+// parseProxies reads trusted-proxies: comma-separated IP addresses (one
+// host each) or CIDR ranges.
+func parseProxies(v string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for f := range strings.SplitSeq(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if len(out) == maxProxies {
+			return nil, fmt.Errorf("more than %d entries", maxProxies)
+		}
+		if ip := net.ParseIP(f); ip != nil {
+			bits := 8 * len(ip)
+			if ip4 := ip.To4(); ip4 != nil {
+				ip, bits = ip4, 32
+			}
+			out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(f)
+		if err != nil {
+			return nil, fmt.Errorf("%.64q is not an IP address or CIDR range (e.g. 127.0.0.1 or 10.0.0.0/8)", f)
+		}
+		if ones, _ := n.Mask.Size(); ones == 0 {
+			return nil, fmt.Errorf("%q trusts every address: anyone could pick the address sign-in limits count", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// proxiesString writes trusted-proxies back as parseProxies reads it.
+func proxiesString(ps []*net.IPNet) string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.String())
+	}
+	return strings.Join(out, ",")
 }

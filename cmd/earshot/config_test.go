@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -159,7 +160,7 @@ func TestLoadConfig_Env(t *testing.T) {
 		"EARSHOT_ARI_URL": "http://pbx:8088/ari", "EARSHOT_ARI_USER": "u", "EARSHOT_ARI_PASSWORD": "p",
 		"EARSHOT_ARI_APP": "app", "EARSHOT_HTTP_ADDR": "0.0.0.0:80", "EARSHOT_DB": "/var/lib/earshot.db",
 		"EARSHOT_TLS_CERT": "/etc/earshot/cert.pem", "EARSHOT_TLS_KEY": "/etc/earshot/key.pem",
-		"EARSHOT_METRICS_ADDR": "127.0.0.1:9464", "EARSHOT_METRICS_AUTH": "false",
+		"EARSHOT_METRICS_ADDR": "127.0.0.1:9464", "EARSHOT_METRICS_AUTH": "false", "EARSHOT_TRUSTED_PROXIES": "127.0.0.1",
 		"EARSHOT_DIRECTORY": "dir.yaml", "EARSHOT_ADMIN_TOKEN": longToken, "EARSHOT_SUPERVISING_NUMBER": "+35891234599",
 		"EARSHOT_DEFAULT_REGION": "SE", "EARSHOT_PUSH": "fcm", "EARSHOT_FCM_CREDENTIALS": "sa.json",
 		"EARSHOT_FCM_PROJECT": "proj", "EARSHOT_FCM_ENDPOINT": "https://fcm.example/v1", "EARSHOT_LOG_LEVEL": "warn",
@@ -184,6 +185,11 @@ func TestLoadConfig_Env(t *testing.T) {
 		LogLevel: slog.LevelWarn, LogFormat: "json", OfferTTL: 5 * time.Minute, TokenTTL: 30 * time.Minute,
 		AgentTone: "off", DTMFModes: false, DTMFKeys: "123", OfferCodes: true, Args: []string{},
 	}
+	// %#v shows pointers: the ranges are compared by what they say.
+	if got := proxiesString(c.TrustedProxies); got != "127.0.0.1/32" {
+		t.Errorf("trusted-proxies = %q", got)
+	}
+	want.TrustedProxies = c.TrustedProxies
 	if fmt.Sprintf("%#v", *c) != fmt.Sprintf("%#v", want) {
 		t.Errorf("from the environment:\n got %#v\nwant %#v", *c, want)
 	}
@@ -297,6 +303,12 @@ func TestLoadConfig_Validation(t *testing.T) {
 		{[]string{"--metrics-addr", "9464"}, `metrics-addr: "9464" is not host:port`},
 		{[]string{"--metrics-addr", "127.0.0.1:8080"}, `metrics-addr: "127.0.0.1:8080" is http-addr too`},
 		{[]string{"--metrics-auth=sometimes"}, `metrics-auth: "sometimes" is not true or false`},
+		{[]string{"--trusted-proxies", "127.0.0.1, proxy.example"}, `trusted-proxies: "proxy.example" is not an IP address or CIDR range`},
+		{[]string{"--trusted-proxies", "10.0.0.0/33"}, `trusted-proxies: "10.0.0.0/33" is not an IP address or CIDR range`},
+		{[]string{"--trusted-proxies", "0.0.0.0/0"}, `trusted-proxies: "0.0.0.0/0" trusts every address`},
+		{[]string{"--trusted-proxies", "::/0"}, `trusted-proxies: "::/0" trusts every address`},
+		{[]string{"--trusted-proxies", strings.Repeat("x", 10000)}, `trusted-proxies: "` + strings.Repeat("x", 64) + `" is not`},
+		{[]string{"--trusted-proxies", strings.Repeat("127.0.0.1,", 65)}, "trusted-proxies: more than 64 entries"},
 	} {
 		_, err := LoadConfig(tt.args, env{}.get)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -384,6 +396,33 @@ func TestConfig_Redacted(t *testing.T) {
 }
 
 // The shipped example configuration is valid.
+func TestLoadConfig_TrustedProxies(t *testing.T) {
+	// Hosts become one-address ranges; ranges stay as written; the
+	// redacted view writes them back in a form the setting reads.
+	c, err := LoadConfig([]string{"--trusted-proxies", " 127.0.0.1, ::1,10.1.0.0/16 ,, fd00::/8"}, env{}.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "127.0.0.1/32,::1/128,10.1.0.0/16,fd00::/8"
+	if got := c.Redacted()["trusted-proxies"]; got != want {
+		t.Errorf("trusted-proxies = %q, want %q", got, want)
+	}
+	again, err := LoadConfig([]string{"--trusted-proxies", want}, env{}.get)
+	if err != nil || fmt.Sprint(again.TrustedProxies) != fmt.Sprint(c.TrustedProxies) {
+		t.Errorf("read back: %v, %v; want %v", again.TrustedProxies, err, c.TrustedProxies)
+	}
+	for _, ip := range []string{"127.0.0.1", "::1", "10.1.200.3", "fd12::5"} {
+		if !slices.ContainsFunc(c.TrustedProxies, func(n *net.IPNet) bool { return n.Contains(net.ParseIP(ip)) }) {
+			t.Errorf("%s is not trusted", ip)
+		}
+	}
+	for _, ip := range []string{"127.0.0.2", "10.2.0.1", "192.168.1.1", "fe80::1"} {
+		if slices.ContainsFunc(c.TrustedProxies, func(n *net.IPNet) bool { return n.Contains(net.ParseIP(ip)) }) {
+			t.Errorf("%s is trusted", ip)
+		}
+	}
+}
+
 func TestLoadConfig_Example(t *testing.T) {
 	c, err := LoadConfig([]string{"--config", "../../deploy/earshot.yaml"}, env{}.get)
 	if err != nil {

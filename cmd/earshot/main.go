@@ -292,6 +292,7 @@ func (m *Main) build(ctx context.Context) error {
 		Live: m.apps.AnyReady, Stale: m.apps.Ready, Nodes: m.nodesReady,
 		Metrics: apiMetrics, MetricsAuth: cfg.MetricsAuth, Observe: m.metrics.ObserveAPI,
 		Console: web.FS, WebPush: webPushAPI{db}, Notifications: notes, TLS: tlsConfig,
+		TrustedProxies: cfg.TrustedProxies,
 	})
 	return err
 }
