@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -91,6 +92,18 @@ func IsNotFound(err error) bool { return statusOf(err) == http.StatusNotFound }
 
 // IsUnauthorized reports whether ARI rejected the credentials.
 func IsUnauthorized(err error) bool { return statusOf(err) == http.StatusUnauthorized }
+
+// IsUnanswered reports whether a request's outcome is unknown: Asterisk
+// did not answer in time, the connection failed, or it answered 5xx. The
+// request may still have been carried out, or be carried out later (an
+// overloaded Asterisk works through requests whose client gave up).
+func IsUnanswered(err error) bool {
+	if statusOf(err) >= 500 {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)
+}
 
 func statusOf(err error) int {
 	var e *APIError

@@ -99,8 +99,12 @@ func (s *session) hangupOwned(ctx context.Context, id string) {
 		return
 	}
 	if err := s.app.ast.Hangup(ctx, id); err != nil && !IsNotFound(err) {
-		s.log.Error("hang up snoop", "channel", id, "error", err)
-		return
+		// Let it go anyway and try again in the background: kept, it
+		// would be neither in use nor removed while the session lasts (a
+		// barge feed given up might still whisper to the customer); let
+		// go, reconciliation removes it if this try fails too.
+		s.log.Error("hang up snoop; trying again", "channel", id, "error", err)
+		s.app.hangupOrphan(id)
 	}
 	s.forgetOwned(id)
 }

@@ -3,6 +3,7 @@ package ariapp
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/earshot/earshot"
@@ -33,18 +34,32 @@ func (s *session) switchMode(ctx context.Context, m earshot.Mode) error {
 	}
 	if m == earshot.ModeBarge && s.barge == nil {
 		if err := s.buildBarge(ctx); err != nil {
-			return fmt.Errorf("switch to %s: %w", m, err)
+			return s.switchFailed(m, err)
 		}
 	}
 	var done []muteStep
 	for _, st := range s.muteSteps(m) {
-		if err := s.setMuted(ctx, st.channel, st.mute); err != nil {
-			for _, d := range done {
-				_ = s.setMuted(ctx, d.channel, !d.mute)
-			}
-			return fmt.Errorf("switch to %s: %w", m, err)
+		err := s.setMuted(ctx, st.channel, st.mute)
+		if err == nil {
+			done = append(done, st)
+			continue
 		}
-		done = append(done, st)
+		if !st.mute && IsUnanswered(err) {
+			// Asterisk may carry the unmute out yet: undo it too. The
+			// barge path goes outright (a hang-up is final whenever
+			// Asterisk gets to it; a mute sent after might overtake it).
+			if s.barge != nil && st.channel == s.barge.feed {
+				s.removeBarge(ctx)
+			} else {
+				done = append(done, st)
+			}
+		}
+		for _, d := range slices.Backward(done) {
+			if err := s.undo(ctx, d); err != nil {
+				return err
+			}
+		}
+		return s.switchFailed(m, err)
 	}
 	s.changed(ctx, m)
 	if m == earshot.ModeListen {
@@ -52,6 +67,39 @@ func (s *session) switchMode(ctx context.Context, m earshot.Mode) error {
 		s.removeBarge(ctx)
 	}
 	return nil
+}
+
+// undo reverts one step of a failed switch. Reverting an unmute must
+// work: if the mute back fails too, the barge path goes, or for the spy
+// snoop the session ends — rather than leave the agent hearing a
+// supervisor who is told nobody hears them. A mute that cannot be undone
+// leaves less open than the mode says, which harms nobody; it is logged.
+func (s *session) undo(ctx context.Context, st muteStep) error {
+	err := s.setMuted(ctx, st.channel, !st.mute)
+	switch {
+	case err == nil:
+		return nil
+	case st.mute:
+		s.log.Warn("undoing a mute failed: less is open than the mode says", "channel", st.channel, "error", err)
+		return nil
+	case s.barge != nil && st.channel == s.barge.feed:
+		s.removeBarge(ctx)
+		return nil
+	default:
+		s.log.Error("the supervisor's whisper cannot be muted again: ending the session", "channel", st.channel, "error", err)
+		return endedBy(earshot.EndFailed)
+	}
+}
+
+// switchFailed is the error of a switch that did not happen: the mode is
+// what it was. When Asterisk did not answer, the caller is told to try
+// again (unavailable), not that Earshot failed.
+func (s *session) switchFailed(m earshot.Mode, err error) error {
+	if IsUnanswered(err) {
+		s.log.Warn("mode switch: Asterisk did not answer", "mode", m, "error", err)
+		return earshot.Errorf(earshot.EUNAVAILABLE, "the phone system did not answer in time: the session is still in %s; try again", s.mode)
+	}
+	return fmt.Errorf("switch to %s: %w", m, err)
 }
 
 type muteStep struct {

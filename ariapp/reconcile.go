@@ -168,9 +168,11 @@ func (a *App) Reconcile(ctx context.Context) error {
 		old := now.Sub(created) > orphanAge || created.Before(started)
 		switch {
 		// No age for our own snoops: a session routes a snoop's id before
-		// asking for it, so an unrouted one no live session owns is a
-		// leftover, however new (Asterisk may not give it a creation time).
-		case a.isOurs(ch.ID) && !owned[a.sessionOf(ch.ID)] && !routed[ch.ID]:
+		// asking for it and until it is gone, so an unrouted one is a
+		// leftover, however new (Asterisk may not give it a creation
+		// time) — also of a live session, which let it go when its
+		// hang-up failed.
+		case a.isOurs(ch.ID) && !routed[ch.ID]:
 			a.log.Info("removing orphan snoop", "channel", ch.ID)
 			a.hangupOrphan(ch.ID)
 			fixed++

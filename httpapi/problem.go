@@ -138,6 +138,11 @@ func problemFor(err error) (p *Problem, internal bool) {
 				return typedProblem(status, t.slug, t.title, ee.Message), false
 			}
 		}
+		if ee.Code == earshot.EUNAVAILABLE {
+			// Every "the phone system cannot do it now" is one type to a
+			// client (try again later), whatever its words.
+			return typedProblem(status, "unavailable", "Phone system unavailable", ee.Message), false
+		}
 		return newProblem(status, "%s", ee.Message), false
 	}
 	return newProblem(http.StatusInternalServerError, "internal error"), true

@@ -61,6 +61,18 @@ func TestSessionMode_Put(t *testing.T) {
 			t.Errorf("type = %s", p.Type)
 		}
 	})
+	t.Run("ErrUnanswered", func(t *testing.T) {
+		// Asterisk did not answer the switch in time: the same type, the
+		// session's words (the mode it is still in), not "internal error".
+		e := newEnv(t)
+		e.super.SetModeFunc = func(context.Context, string, earshot.Mode) error {
+			return earshot.Errorf(earshot.EUNAVAILABLE, "the phone system did not answer in time: the session is still in whisper; try again")
+		}
+		p := wantProblem(t, e.do("PUT", "/api/v1/supervising/sessions/ses-sara/mode", e.token("sara"), `{"mode":"barge"}`), http.StatusServiceUnavailable)
+		if p.Type != "https://earshot.dev/problems/unavailable" || p.Detail != "the phone system did not answer in time: the session is still in whisper; try again" {
+			t.Errorf("problem = %+v", p)
+		}
+	})
 }
 
 func TestSession_Delete(t *testing.T) {
