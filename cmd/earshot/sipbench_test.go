@@ -60,13 +60,18 @@ func TestBenchSIP(t *testing.T) {
 
 // sipStep is one step of the SIP load benchmark. CPU in % of one core.
 type sipStep struct {
-	Calls      int     `json:"calls"`
-	CallsCPU   float64 `json:"calls_asterisk_cpu"`   // Asterisk, the calls alone
-	EarshotAst float64 `json:"earshot_asterisk_cpu"` // Asterisk, Earshot supervising every call
-	ChanSpyAst float64 `json:"chanspy_asterisk_cpu"` // Asterisk, ChanSpy on every call
-	EarshotPer float64 `json:"earshot_per_supervision"`
-	ChanSpyPer float64 `json:"chanspy_per_supervision"`
-	Ratio      float64 `json:"ratio"` // Earshot's per supervision over ChanSpy's
+	Calls    int     `json:"calls"`
+	CallsCPU float64 `json:"calls_asterisk_cpu"` // Asterisk, the calls alone: the mean of the windows before and after the supervisions
+	// The two windows of the calls alone, one before Earshot's, one after
+	// ChanSpy's: their mean is the baseline of both, so that a change in
+	// the machine's other work during the step weighs on both alike.
+	CallsCPUBefore float64 `json:"calls_asterisk_cpu_before"`
+	CallsCPUAfter  float64 `json:"calls_asterisk_cpu_after"`
+	EarshotAst     float64 `json:"earshot_asterisk_cpu"` // Asterisk, Earshot supervising every call
+	ChanSpyAst     float64 `json:"chanspy_asterisk_cpu"` // Asterisk, ChanSpy on every call
+	EarshotPer     float64 `json:"earshot_per_supervision"`
+	ChanSpyPer     float64 `json:"chanspy_per_supervision"`
+	Ratio          float64 `json:"ratio"` // Earshot's per supervision over ChanSpy's
 	// The same in barge: Earshot's sessions switched to barge (each with
 	// its barge path), ChanSpy started with B.
 	EarshotBargeAst float64 `json:"earshot_barge_asterisk_cpu"`
@@ -74,6 +79,12 @@ type sipStep struct {
 	EarshotBargePer float64 `json:"earshot_barge_per_supervision"`
 	ChanSpyBargePer float64 `json:"chanspy_barge_per_supervision"`
 	BargeRatio      float64 `json:"barge_ratio"`
+	// Wake-ups of Asterisk's threads (voluntary and involuntary context
+	// switches, /proc/<pid>/task/*/status) per second and supervision
+	// above the calls alone, listening: where the CPU difference comes
+	// from (docs/design.md §3.1).
+	EarshotWakesPer float64 `json:"earshot_wakeups_per_s_per_supervision"`
+	ChanSpyWakesPer float64 `json:"chanspy_wakeups_per_s_per_supervision"`
 	EarshotCPU      float64 `json:"earshot_cpu"`
 	EarshotRSSMB    float64 `json:"earshot_rss_mb"`
 	SIPpCPU         float64 `json:"sipp_cpu"`     // the SIPp phones, highest of the windows
@@ -193,7 +204,9 @@ func (r *sipRun) step(n int) sipStep {
 		return fail("%v", err)
 	}
 	w := r.window()
-	s.CallsCPU, s.SIPpCPU, s.MachineBusy, s.Load = w.asterisk, w.sipp, w.busy, w.load()
+	alone := w
+	s.CallsCPUBefore, s.SIPpCPU, s.MachineBusy, s.Load = w.asterisk, w.sipp, w.busy, w.load()
+	s.CallsCPU = w.asterisk // until the window after: a step that fails keeps this one
 
 	// Earshot supervising every call.
 	if err := r.batches(n, func(k int) error { return r.offer(k + 1) }); err != nil {
@@ -214,10 +227,10 @@ func (r *sipRun) step(n int) sipStep {
 	w = r.window()
 	m2 := scrape(r.t, r.p.url)
 	s.EarshotAst, s.EarshotCPU = w.asterisk, w.earshot
+	earshotWakes := w.wakes
 	s.SIPpCPU, s.MachineBusy, s.Load = max(s.SIPpCPU, w.sipp), max(s.MachineBusy, w.busy), max(s.Load, w.load())
 	s.EarshotRSSMB = rssMB(r.earshotPID)
 	s.EventsPerSec = (m2["earshot_ari_events_total"] - m1["earshot_ari_events_total"]) / w.secs
-	s.EarshotPer = (s.EarshotAst - s.CallsCPU) / float64(n)
 	s.HearingOK, s.HearingOf = r.samples(n)
 
 	// The same sessions in barge: each has built its barge path.
@@ -227,7 +240,6 @@ func (r *sipRun) step(n int) sipStep {
 	w = r.window()
 	s.EarshotBargeAst = w.asterisk
 	s.SIPpCPU, s.MachineBusy, s.Load = max(s.SIPpCPU, w.sipp), max(s.MachineBusy, w.busy), max(s.Load, w.load())
-	s.EarshotBargePer = (s.EarshotBargeAst - s.CallsCPU) / float64(n)
 
 	// The Earshot supervisors hang up; ChanSpy on every call instead,
 	// listening (q), then barging (qB).
@@ -235,17 +247,30 @@ func (r *sipRun) step(n int) sipStep {
 	if got := r.waitSessions(0); got > 0 {
 		return fail("%v Earshot sessions left 30 s after their supervisors hung up", got)
 	}
-	for _, spy := range []struct {
-		exten    string
-		ast, per *float64
-	}{{"spy", &s.ChanSpyAst, &s.ChanSpyPer}, {"spyb", &s.ChanSpyBargeAst, &s.ChanSpyBargePer}} {
-		w, err := r.spies(n, spy.exten)
+	var chanSpyWakes float64
+	for _, exten := range []string{"spy", "spyb"} {
+		w, err := r.spies(n, exten)
 		if err != nil {
 			return fail("%v", err)
 		}
-		*spy.ast, *spy.per = w.asterisk, (w.asterisk-s.CallsCPU)/float64(n)
+		if exten == "spy" {
+			s.ChanSpyAst, chanSpyWakes = w.asterisk, w.wakes
+		} else {
+			s.ChanSpyBargeAst = w.asterisk
+		}
 		s.SIPpCPU, s.MachineBusy, s.Load = max(s.SIPpCPU, w.sipp), max(s.MachineBusy, w.busy), max(s.Load, w.load())
 	}
+
+	// The calls alone again; the per-supervision figures are above the
+	// mean of both windows.
+	w = r.window()
+	s.CallsCPUAfter = w.asterisk
+	s.CallsCPU = (s.CallsCPUBefore + s.CallsCPUAfter) / 2
+	baseWakes := (alone.wakes + w.wakes) / 2
+	per := func(v, base float64) float64 { return (v - base) / float64(n) }
+	s.EarshotPer, s.ChanSpyPer = per(s.EarshotAst, s.CallsCPU), per(s.ChanSpyAst, s.CallsCPU)
+	s.EarshotBargePer, s.ChanSpyBargePer = per(s.EarshotBargeAst, s.CallsCPU), per(s.ChanSpyBargeAst, s.CallsCPU)
+	s.EarshotWakesPer, s.ChanSpyWakesPer = per(earshotWakes, baseWakes), per(chanSpyWakes, baseWakes)
 	if s.ChanSpyPer > 0 {
 		s.Ratio = s.EarshotPer / s.ChanSpyPer
 	}
@@ -309,6 +334,7 @@ func (r *sipRun) setMode(i int, mode string) error {
 // all cores.
 type sipWindow struct {
 	asterisk, earshot, sipp, busy, secs float64
+	wakes                               float64 // Asterisk's threads' context switches a second
 }
 
 // load is what the benchmark's own processes used together.
@@ -324,13 +350,13 @@ func (r *sipRun) window() sipWindow {
 		}
 		return n
 	}
-	a0, e0, s0, b0, t0 := cpuTicks(r.astPID), cpuTicks(r.earshotPID), sippTicks(), machineTicks(), time.Now()
+	a0, e0, s0, b0, w0, t0 := cpuTicks(r.astPID), cpuTicks(r.earshotPID), sippTicks(), machineTicks(), threadSwitches(r.astPID), time.Now()
 	time.Sleep(capWindow)
 	secs := time.Since(t0).Seconds()
-	a1, e1, s1, b1 := cpuTicks(r.astPID), cpuTicks(r.earshotPID), sippTicks(), machineTicks()
+	a1, e1, s1, b1, w1 := cpuTicks(r.astPID), cpuTicks(r.earshotPID), sippTicks(), machineTicks(), threadSwitches(r.astPID)
 	return sipWindow{
 		asterisk: cpuPercent(a1-a0, secs), earshot: cpuPercent(e1-e0, secs), sipp: cpuPercent(s1-s0, secs),
-		busy: cpuPercent(b1-b0, secs) / float64(runtime.NumCPU()), secs: secs,
+		busy: cpuPercent(b1-b0, secs) / float64(runtime.NumCPU()), secs: secs, wakes: float64(w1-w0) / secs,
 	}
 }
 
@@ -449,6 +475,31 @@ func (r *sipRun) sipp(name string, args ...string) *exec.Cmd {
 	go func() { _ = cmd.Wait(); out.Close() }()
 	r.t.Cleanup(func() { stopSIPp(cmd) })
 	return cmd
+}
+
+// threadSwitches is the context switches of all of pid's threads so far.
+// A thread that ends between two readings takes its count with it; the
+// windows measure steady calls, whose threads live on.
+func threadSwitches(pid int) int64 {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
+		if err != nil {
+			continue
+		}
+		for line := range strings.Lines(string(b)) {
+			k, v, _ := strings.Cut(line, ":")
+			if k == "voluntary_ctxt_switches" || k == "nonvoluntary_ctxt_switches" {
+				c, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				n += c
+			}
+		}
+	}
+	return n
 }
 
 func stopSIPp(cmd *exec.Cmd) {

@@ -16,16 +16,16 @@ func sipReport(t *testing.T, r sipResult) {
 	var w strings.Builder
 	cores := runtime.NumCPU()
 	fmt.Fprintf(&w, "SIP load (SIPp, G.711 µ-law RTP; %d cores, %s, %s)\n\n", cores, r.Machine["cpu"], r.Machine["date"])
-	fmt.Fprintf(&w, "| calls | Asterisk CPU %%: calls alone | + Earshot listening on every call | + ChanSpy listening | per supervision %%, listening: Earshot | ChanSpy | ratio | + Earshot barging on every call | + ChanSpy barging (B) | per supervision %%, barging: Earshot | ChanSpy | ratio | Earshot CPU %% | Earshot RSS MB | SIPp CPU %% | Asterisk+SIPp+Earshot %% | machine busy %% (all processes) | ARI events/s | corrections | Asterisk warnings | hearing ok |\n")
-	fmt.Fprintf(&w, "|%s\n", strings.Repeat("---|", 21))
+	fmt.Fprintf(&w, "| calls | Asterisk CPU %%: calls alone | + Earshot listening on every call | + ChanSpy listening | per supervision %%, listening: Earshot | ChanSpy | ratio | Asterisk thread wake-ups/s per supervision, listening: Earshot | ChanSpy | + Earshot barging on every call | + ChanSpy barging (B) | per supervision %%, barging: Earshot | ChanSpy | ratio | Earshot CPU %% | Earshot RSS MB | SIPp CPU %% | Asterisk+SIPp+Earshot %% | machine busy %% (all processes) | ARI events/s | corrections | Asterisk warnings | hearing ok |\n")
+	fmt.Fprintf(&w, "|%s\n", strings.Repeat("---|", 23))
 	var es, cs, rs, eb, cb, rb []float64
 	for _, s := range r.Steps {
 		mark := ""
 		if s.Saturated {
 			mark = " (saturated)"
 		}
-		fmt.Fprintf(&w, "| %d%s | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f | %.0f | %.0f | %.2f | %.2f | %.2f | %.1f | %.1f | %.0f | %.0f | %.0f | %.0f | %d | %d | %d/%d |\n",
-			s.Calls, mark, s.CallsCPU, s.EarshotAst, s.ChanSpyAst, s.EarshotPer, s.ChanSpyPer, s.Ratio,
+		fmt.Fprintf(&w, "| %d%s | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f | %.1f | %.1f | %.0f | %.0f | %.0f | %.0f | %d | %d | %d/%d |\n",
+			s.Calls, mark, s.CallsCPU, s.EarshotAst, s.ChanSpyAst, s.EarshotPer, s.ChanSpyPer, s.Ratio, s.EarshotWakesPer, s.ChanSpyWakesPer,
 			s.EarshotBargeAst, s.ChanSpyBargeAst, s.EarshotBargePer, s.ChanSpyBargePer, s.BargeRatio,
 			s.EarshotCPU, s.EarshotRSSMB, s.SIPpCPU, s.Load, s.MachineBusy, s.EventsPerSec, s.Corrections, s.AsteriskWarns, s.HearingOK, s.HearingOf)
 		if !s.Saturated && s.ChanSpyPer > 0 && s.ChanSpyBargePer > 0 {
@@ -33,7 +33,7 @@ func sipReport(t *testing.T, r sipResult) {
 			eb, cb, rb = append(eb, s.EarshotBargePer), append(cb, s.ChanSpyBargePer), append(rb, s.BargeRatio)
 		}
 	}
-	fmt.Fprintf(&w, "\nCPU in %% of one core (%d cores = %d%%), machine busy in %% of all cores; the machine is shared, so other processes weigh on every figure. A saturated step's figures are capped by the machine and left out of the summary.\n", cores, 100*cores)
+	fmt.Fprintf(&w, "\nCPU in %% of one core (%d cores = %d%%), machine busy in %% of all cores; the machine is shared, so other processes weigh on every figure. A saturated step's figures are capped by the machine and left out of the summary. The calls alone: the mean of a window before Earshot's and one after ChanSpy's.\n", cores, 100*cores)
 	for _, s := range r.Steps {
 		if s.Calls == r.Largest {
 			fmt.Fprintf(&w, "Asterisk CPU per supervision at %d calls (the largest step both reach unsaturated): listening Earshot %.2f%%, ChanSpy %.2f%%, ratio %.2f; barging Earshot %.2f%%, ChanSpy %.2f%%, ratio %.2f.\n",
