@@ -171,7 +171,24 @@ func sipCapacity(t *testing.T, steps []int) sipResult {
 		}
 		res.Largest = n
 	}
+	// Earshot's log beside the figures: what a correction or a failed
+	// switch was is read there.
+	if err := os.MkdirAll(benchDir(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(benchDir(), "sip-earshot.log"), []byte(c.p.out.String()), 0o644); err != nil {
+		t.Logf("SIP: earshot's log: %v", err)
+	}
 	return res
+}
+
+// benchDir is where the SIP benchmark writes its files: beside
+// EARSHOT_BENCH_SIP_OUT, by default .cache/bench.
+func benchDir() string {
+	if out := os.Getenv("EARSHOT_BENCH_SIP_OUT"); out != "" {
+		return filepath.Dir(out)
+	}
+	return filepath.Join("..", "..", ".cache", "bench")
 }
 
 // step places n SIPp calls and measures the three windows.

@@ -52,7 +52,7 @@ func sipReport(t *testing.T, r sipResult) {
 	fmt.Print("\n" + w.String())
 	out := os.Getenv("EARSHOT_BENCH_SIP_OUT")
 	if out == "" {
-		out = "../../.cache/bench/sip.json"
+		out = filepath.Join(benchDir(), "sip.json")
 	}
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		t.Fatal(err)
