@@ -436,12 +436,20 @@ func (a *App) Busy(supervisor, callID string) bool {
 	return false
 }
 
+// auditTimeout bounds one audit record's write.
+const auditTimeout = 10 * time.Second
+
 func (a *App) audit(ctx context.Context, e earshot.AuditEntry) {
 	if a.cfg.Audit == nil {
 		return
 	}
 	e.Time = time.Now().UTC()
 	e.Node = a.cfg.Node
+	// A deadline of its own: a session's teardown may have spent its own
+	// on a slow Asterisk (seen at saturation: session ends went
+	// unrecorded), and the record of what happened must not go with it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
+	defer cancel()
 	if err := a.cfg.Audit.Record(ctx, e); err != nil {
 		a.log.Error("audit record", "kind", e.Kind, "session", e.Session, "error", err)
 	}

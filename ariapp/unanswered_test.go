@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/CyCoreSystems/ari/v6"
 
@@ -187,4 +188,30 @@ func TestSession_HangupFailureLetsGo(t *testing.T) {
 		t.Fatalf("the sweep hung up the session's own spy snoop (%d)", n)
 	}
 	b.supervisorHangsUp()
+}
+
+// strictAudit refuses a record whose context is done, as the store does.
+type strictAudit struct{ e []earshot.AuditEntry }
+
+func (s *strictAudit) Record(ctx context.Context, e earshot.AuditEntry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.e = append(s.e, e)
+	return nil
+}
+
+// The audit record of a session's end is written even when the teardown
+// before it spent its deadline on a slow Asterisk.
+func TestApp_AuditOutlivesItsCaller(t *testing.T) {
+	b := newBench(t, benchOpts{})
+	rec := &strictAudit{}
+	b.app.cfg.Audit = rec
+	ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
+	defer cancel()
+	<-ctx.Done()
+	b.app.audit(ctx, earshot.AuditEntry{Kind: earshot.AuditEnd, Session: "s1"})
+	if len(rec.e) != 1 || rec.e[0].Session != "s1" {
+		t.Fatalf("recorded %+v", rec.e)
+	}
 }
