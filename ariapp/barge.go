@@ -3,7 +3,7 @@ package ariapp
 import (
 	"context"
 	"fmt"
-	"strings"
+	"time"
 
 	"github.com/earshot/earshot"
 )
@@ -26,6 +26,11 @@ type bargePath struct {
 	bridge string
 	tap    string
 	feed   string
+	// target is the peer the feed whispers to, "" when it whispers
+	// through the agent leg (which follows the agent wherever the call
+	// goes); built is when the path was made (docs/design.md §2.5).
+	target string
+	built  time.Time
 }
 
 // buildBarge creates the barge path with its feed muted. On failure what
@@ -66,6 +71,10 @@ func (s *session) buildBarge(ctx context.Context) error {
 	if err := a.ast.AddChannels(ctx, b.bridge, b.tap, b.feed); err != nil {
 		return fail(fmt.Errorf("barge bridge: %w", err))
 	}
+	if dir == "out" {
+		b.target = target
+	}
+	b.built = time.Now()
 	s.barge = b
 	s.log.Debug("barge path built", "bridge", b.bridge, "feed_on", target, "feed_whisper", dir)
 	return nil
@@ -150,16 +159,8 @@ func (s *session) repairBarge(ctx context.Context) error {
 // agent leg receives from the agent, which reaches every other party.
 // Either way the agent does not hear the supervisor twice.
 func (s *session) feedTarget(ctx context.Context) (channel, whisper string) {
-	a := s.app
-	peer, err := a.ast.Variable(ctx, s.call.ID, "BRIDGEPEER")
-	if err == nil && peer != "" && !strings.Contains(peer, ",") {
-		// The name goes in the query, where any character is safe, and
-		// comes back as the channel's id.
-		var id string
-		if id, err = a.ast.Variable(ctx, s.call.ID, "IMPORT("+peer+",UNIQUEID)"); err == nil && id != "" {
-			return id, "out"
-		}
+	if peer, ok := s.peer(ctx); ok && peer != "" {
+		return peer, "out"
 	}
-	s.log.Debug("barge feed through the agent leg", "peer", peer, "error", err)
 	return s.call.ID, "in"
 }

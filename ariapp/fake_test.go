@@ -39,7 +39,8 @@ type fakeAsterisk struct {
 	// channels answers Channels; listing runs just before it returns.
 	channels []ari.ChannelData
 	listing  func()
-	gone     map[string]bool // channels hung up
+	bridges  []ari.BridgeData // answers Bridges
+	gone     map[string]bool  // channels hung up
 	// vars answers Variable by "<channel> <name>"; absent is empty.
 	vars map[string]string
 }
@@ -200,7 +201,11 @@ func (f *fakeAsterisk) Channels(context.Context) ([]ari.ChannelData, error) {
 	return list, nil
 }
 
-func (f *fakeAsterisk) Bridges(context.Context) ([]ari.BridgeData, error) { return nil, nil }
+func (f *fakeAsterisk) Bridges(context.Context) ([]ari.BridgeData, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.bridges), nil
+}
 
 func (f *fakeAsterisk) Clock(context.Context) (time.Time, error) { return time.Now(), nil }
 

@@ -131,12 +131,17 @@ func (a *App) Reconcile(ctx context.Context) error {
 		end()
 		fixed++
 	}
-	// Sessions follow the agent leg; tell those whose leg is gone.
+	// Sessions follow the agent leg; tell those whose leg is gone, and
+	// the others who the customer's side is now (a barge feed must not
+	// outlive a transfer).
+	peers := singlePeers(bridges)
 	for _, s := range a.sessionsOnCalls() {
 		if !live[s.callID] && s.connected.Before(listed) {
 			s.s.inbox.put(&ari.ChannelDestroyed{Channel: ari.ChannelData{ID: s.callID}})
 			fixed++
+			continue
 		}
+		s.s.inbox.put(&peerSeen{peer: peers[s.callID], seen: listed})
 	}
 
 	// Orphan bridges go first, so a leftover supervisor leg hears its
