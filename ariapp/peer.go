@@ -74,22 +74,3 @@ func (s *session) onPeer(ctx context.Context, peer string, seen time.Time) error
 	}
 	return s.prepareBarge(ctx)
 }
-
-// afterSwitch follows a switch that arrived at since: a switch to whisper
-// prepares the barge path; a switch to barge that found one prepared
-// earlier checks that the customer's side is still where its feed
-// whispers (the reply has gone: the check adds nothing to the switch).
-func (s *session) afterSwitch(ctx context.Context, since time.Time) error {
-	if err := s.prepareBarge(ctx); err != nil {
-		return err
-	}
-	b := s.barge
-	if s.mode != earshot.ModeBarge || b == nil || b.target == "" || !b.built.Before(since) {
-		return nil
-	}
-	seen := time.Now()
-	if peer, ok := s.peer(ctx); ok {
-		return s.onPeer(ctx, peer, seen)
-	}
-	return nil
-}

@@ -154,14 +154,13 @@ func (s *session) loop(ctx context.Context) error {
 				c.reply <- nil
 				return endedBy(c.reason)
 			}
-			since := time.Now()
 			err := s.switchMode(ctx, c.mode)
 			if isEnd(err) {
 				c.reply <- earshot.ErrSessionNotFound
 				return err
 			}
 			c.reply <- err
-			if err := s.afterSwitch(ctx, since); err != nil {
+			if err := s.prepareBarge(ctx); err != nil {
 				return err
 			}
 		case <-ctx.Done():
@@ -195,7 +194,6 @@ func (s *session) onEvent(ctx context.Context, e ari.Event) error {
 			return nil
 		}
 		if m, ok := s.dtmfMode(e.Digit); ok {
-			since := time.Now()
 			err := s.switchMode(ctx, m)
 			if isEnd(err) {
 				return err
@@ -203,7 +201,7 @@ func (s *session) onEvent(ctx context.Context, e ari.Event) error {
 			if err != nil {
 				s.log.Warn("mode switch by dtmf failed", "digit", e.Digit, "error", err)
 			}
-			return s.afterSwitch(ctx, since)
+			return s.prepareBarge(ctx)
 		}
 	case *peerSeen:
 		return s.onPeer(ctx, e.peer, e.seen)
