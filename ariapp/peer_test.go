@@ -47,6 +47,19 @@ func (b *bench) feedOn(sessionID string, n int) (target string, open bool) {
 	return target, open
 }
 
+// sweepKeepsFeed runs a sweep and checks that the session's first barge
+// path is still there.
+func (b *bench) sweepKeepsFeed(sessionID string) {
+	b.t.Helper()
+	if err := b.app.Reconcile(context.Background()); err != nil {
+		b.t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := b.ast.count("hangup " + b.app.objectID(sessionID, "feed", 2)); n != 0 {
+		b.t.Fatalf("feed hung up %d times", n)
+	}
+}
+
 // After a transfer that leaves the agent leg and the old customer side
 // both up, the barge feed must not go on whispering to the old side: the
 // reconciliation sweep finds the new peer and the path is rebuilt there.
@@ -96,13 +109,7 @@ func TestSession_CustomerSideChanged(t *testing.T) {
 		b.setPeer(custLeg)
 		s := b.connected()
 		b.toMode(s.ID, earshot.ModeBarge)
-		if err := b.app.Reconcile(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond)
-		if n := b.ast.count("hangup " + b.app.objectID(s.ID, "feed", 2)); n != 0 {
-			t.Fatalf("feed hung up %d times", n)
-		}
+		b.sweepKeepsFeed(s.ID)
 		b.supervisorHangsUp()
 	})
 	t.Run("a listing older than the path is not judged", func(t *testing.T) {
@@ -128,13 +135,7 @@ func TestSession_CustomerSideChanged(t *testing.T) {
 			t.Fatalf("feed on %q", on)
 		}
 		b.setPeer("cust2")
-		if err := b.app.Reconcile(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond)
-		if n := b.ast.count("hangup " + b.app.objectID(s.ID, "feed", 2)); n != 0 {
-			t.Fatalf("feed hung up %d times", n)
-		}
+		b.sweepKeepsFeed(s.ID)
 		b.supervisorHangsUp()
 	})
 }
