@@ -110,6 +110,9 @@ func (s *session) onBargePathEnd(ctx context.Context, id string) {
 	s.repair = s.mode == earshot.ModeBarge
 }
 
+// isFeed reports whether ch is the feed of the session's barge path.
+func (s *session) isFeed(ch string) bool { return s.barge != nil && ch == s.barge.feed }
+
 // removeBarge removes the session's barge path, if it has one.
 func (s *session) removeBarge(ctx context.Context) {
 	if b := s.barge; b != nil {
@@ -159,7 +162,7 @@ func (s *session) repairBarge(ctx context.Context) error {
 // agent leg receives from the agent, which reaches every other party.
 // Either way the agent does not hear the supervisor twice.
 func (s *session) feedTarget(ctx context.Context) (channel, whisper string) {
-	if peer, ok := s.peer(ctx); ok && peer != "" {
+	if peer := s.peer(ctx); peer != "" {
 		return peer, "out"
 	}
 	return s.call.ID, "in"

@@ -48,7 +48,7 @@ func (s *session) switchMode(ctx context.Context, m earshot.Mode) error {
 			// Asterisk may carry the unmute out yet: undo it too. The
 			// barge path goes outright (a hang-up is final whenever
 			// Asterisk gets to it; a mute sent after might overtake it).
-			if s.barge != nil && st.channel == s.barge.feed {
+			if s.isFeed(st.channel) {
 				s.removeBarge(ctx)
 			} else {
 				done = append(done, st)
@@ -82,7 +82,7 @@ func (s *session) undo(ctx context.Context, st muteStep) error {
 	case st.mute:
 		s.log.Warn("undoing a mute failed: less is open than the mode says", "channel", st.channel, "error", err)
 		return nil
-	case s.barge != nil && st.channel == s.barge.feed:
+	case s.isFeed(st.channel):
 		s.removeBarge(ctx)
 		return nil
 	default:

@@ -12,23 +12,20 @@ import (
 
 // peer returns the id of the agent leg's single bridge peer — the
 // customer's side of the call — or "" when it has none (a conference, no
-// bridge); ok is false when Asterisk could not say.
-func (s *session) peer(ctx context.Context) (id string, ok bool) {
+// bridge) or Asterisk could not say.
+func (s *session) peer(ctx context.Context) string {
 	a := s.app
 	name, err := a.ast.Variable(ctx, s.call.ID, "BRIDGEPEER")
-	if err == nil && (name == "" || strings.Contains(name, ",")) {
-		s.log.Debug("no single peer: barge feed through the agent leg", "peer", name)
-		return "", true
-	}
-	if err == nil {
+	if err == nil && name != "" && !strings.Contains(name, ",") {
 		// The name goes in the query, where any character is safe, and
 		// comes back as the channel's id.
+		var id string
 		if id, err = a.ast.Variable(ctx, s.call.ID, "IMPORT("+name+",UNIQUEID)"); err == nil && id != "" {
-			return id, true
+			return id
 		}
 	}
-	s.log.Debug("peer unknown: barge feed through the agent leg", "peer", name, "error", err)
-	return "", false
+	s.log.Debug("no single peer: barge feed through the agent leg", "peer", name, "error", err)
+	return ""
 }
 
 // peerSeen is what a reconciliation sweep saw of a session's call: the
